@@ -1,0 +1,1 @@
+"""nova-tx: OpenStack Compute (Nova) rebuilt on Twisted."""

@@ -1,0 +1,1 @@
+"""Compiled kernels (built from the top-level ``_speedups/`` sources)."""

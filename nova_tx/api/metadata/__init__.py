@@ -1,0 +1,1 @@
+"""nova-api-metadata: the metadata service for guests."""

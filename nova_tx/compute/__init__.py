@@ -1,0 +1,1 @@
+"""nova-compute: one hypervisor host and its instances."""

@@ -1,0 +1,51 @@
+"""One log stream for a process: oslo.log's handlers, fed by stdlib and Twisted alike.
+
+Nova's documented logging options (``--debug``, ``--log-file``, ``--log-dir``,
+``--use-json``, ``--log-config-append`` ...) are oslo.log's, so oslo.log formats and
+writes every record. Twisted's own logger is pointed at the standard library, so a
+Twisted event (a listening port, an unhandled error in a Deferred) comes out in the same
+file with the same format as ours.
+"""
+import logging as std_logging
+
+from oslo_config import cfg
+from oslo_log import log as oslo_logging
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    STDLibLogObserver,
+    globalLogBeginner,
+    globalLogPublisher,
+)
+
+from nova_tx import version
+
+getLogger = oslo_logging.getLogger
+
+_twisted_routed = False
+
+
+def setup(conf: cfg.ConfigOpts, program: str) -> None:
+    """Configure logging for ``program`` from ``conf`` and route Twisted into it."""
+    oslo_logging.setup(conf, "nova", version=version.version_string, fix_eventlet=False)
+    route_twisted_logging()
+
+
+def route_twisted_logging() -> None:
+    """Send Twisted's log events to the standard library (idempotent)."""
+    global _twisted_routed
+    if _twisted_routed:
+        return
+    observer = FilteringLogObserver(
+        STDLibLogObserver(name="twisted"),
+        [LogLevelFilterPredicate(defaultLogLevel=LogLevel.debug)],
+    )
+    if globalLogBeginner._temporaryObserver is not None:
+        # Nothing has begun logging yet: make our observer the first and only one, and
+        # let Twisted replay what it buffered.
+        globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+    else:
+        globalLogPublisher.addObserver(observer)
+    std_logging.getLogger("twisted").setLevel(std_logging.NOTSET)
+    _twisted_routed = True

@@ -1,0 +1,1 @@
+"""nova-scheduler: host selection for select_destinations."""

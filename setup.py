@@ -1,0 +1,73 @@
+"""Build nova-tx: the Python package, the Cython kernel and the twistd plugins.
+
+Every ``_speedups/NAME.pyx`` becomes the extension module ``nova_tx._speedups.NAME``;
+later kernels are added by dropping a ``.pyx`` file there.
+"""
+import glob
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _version() -> str:
+    scope: dict = {}
+    with open(os.path.join(HERE, "nova_tx", "version.py")) as f:
+        exec(f.read(), scope)
+    return scope["version_string"]
+
+
+def _requirements() -> list[str]:
+    with open(os.path.join(HERE, "requirements.txt")) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def _extensions() -> list[Extension]:
+    sources = sorted(glob.glob(os.path.join("_speedups", "*.pyx")))
+    return [
+        Extension(
+            "nova_tx._speedups." + os.path.splitext(os.path.basename(src))[0],
+            [src],
+            include_dirs=[numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=["-O3"],
+        )
+        for src in sources
+    ]
+
+
+SERVICES = ["api", "api-metadata", "compute", "conductor", "scheduler", "allinone"]
+
+setup(
+    name="nova-tx",
+    version=_version(),
+    description="OpenStack Compute (Nova) rebuilt on Twisted",
+    python_requires=">=3.11",
+    # twisted.plugins holds only our twistd service makers; it has no __init__.py on
+    # purpose (Twisted's own package extends its __path__ to find them).
+    packages=find_packages(include=["nova_tx", "nova_tx.*"]) + ["twisted.plugins"],
+    include_package_data=True,
+    package_data={
+        "nova_tx": ["db/*/alembic.ini", "db/*/migrations/*.py", "db/*/migrations/*.mako",
+                    "db/*/migrations/versions/*.py"],
+    },
+    install_requires=_requirements(),
+    extras_require={"test": ["hypothesis", "ruff"]},
+    ext_modules=cythonize(
+        _extensions(), language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+    ),
+    entry_points={
+        "console_scripts": [
+            *(f"nova-{name} = nova_tx.cmd.services:main_{name.replace('-', '_')}"
+              for name in SERVICES),
+            "nova-manage = nova_tx.cmd.manage:main",
+            "nova-status = nova_tx.cmd.status:main",
+        ],
+        "oslo.config.opts": ["nova_tx.conf = nova_tx.conf.opts:list_opts"],
+    },
+    zip_safe=False,
+)

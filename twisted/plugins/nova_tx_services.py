@@ -1,0 +1,9 @@
+"""twistd plugins of the nova-tx daemons: ``twistd -n nova-api --config-file ...``."""
+from nova_tx.service import ServiceMaker
+
+nova_api = ServiceMaker("nova-api", "OpenStack Compute API (nova-tx)")
+nova_api_metadata = ServiceMaker("nova-api-metadata", "Metadata service for guests (nova-tx)")
+nova_conductor = ServiceMaker("nova-conductor", "Conductor (nova-tx)")
+nova_scheduler = ServiceMaker("nova-scheduler", "Scheduler (nova-tx)")
+nova_compute = ServiceMaker("nova-compute", "Compute node (nova-tx)")
+nova_allinone = ServiceMaker("nova-allinone", "Every nova-tx service in one process")
