@@ -26,10 +26,27 @@ getLogger = oslo_logging.getLogger
 _twisted_routed = False
 
 
-def setup(conf: cfg.ConfigOpts, program: str) -> None:
-    """Configure logging for ``program`` from ``conf`` and route Twisted into it."""
+def setup(conf: cfg.ConfigOpts, program: str, *, route_twisted: bool = True) -> None:
+    """Configure logging for ``program`` from ``conf`` and route Twisted into it.
+
+    Under twistd, twistd owns Twisted's log (``route_twisted=False``); pass it
+    ``--logger nova_tx.log.twistd_observer`` to get the one stream there too.
+    """
     oslo_logging.setup(conf, "nova", version=version.version_string, fix_eventlet=False)
-    route_twisted_logging()
+    if route_twisted:
+        route_twisted_logging()
+
+
+def _stdlib_observer() -> FilteringLogObserver:
+    return FilteringLogObserver(
+        STDLibLogObserver(name="twisted"),
+        [LogLevelFilterPredicate(defaultLogLevel=LogLevel.debug)],
+    )
+
+
+def twistd_observer() -> FilteringLogObserver:
+    """The log observer factory for ``twistd --logger nova_tx.log.twistd_observer``."""
+    return _stdlib_observer()
 
 
 def route_twisted_logging() -> None:
@@ -37,10 +54,7 @@ def route_twisted_logging() -> None:
     global _twisted_routed
     if _twisted_routed:
         return
-    observer = FilteringLogObserver(
-        STDLibLogObserver(name="twisted"),
-        [LogLevelFilterPredicate(defaultLogLevel=LogLevel.debug)],
-    )
+    observer = _stdlib_observer()
     if globalLogBeginner._temporaryObserver is not None:
         # Nothing has begun logging yet: make our observer the first and only one, and
         # let Twisted replay what it buffered.

@@ -126,19 +126,18 @@ class ServiceMaker:
         self.description = description
 
     def makeService(self, options: Options) -> NovaService:
-        conf = configure(self.tapname, options["argv"])
+        conf = configure(self.tapname, options["argv"], route_twisted=False)
         return build_service(self.tapname, conf)
 
 
-def configure(binary: str, argv: Sequence[str], conf: cfg.ConfigOpts | None = None
+def configure(binary: str, argv: Sequence[str], *, route_twisted: bool = True
               ) -> cfg.ConfigOpts:
     """Parse the daemon's command line and configuration files and set up logging."""
     from nova_tx.conf import CONF
 
-    conf = CONF if conf is None else conf
-    config.parse_args([binary, *argv], conf=conf)
-    log.setup(conf, binary)
-    return conf
+    config.parse_args([binary, *argv], conf=CONF)
+    log.setup(CONF, binary, route_twisted=route_twisted)
+    return CONF
 
 
 def make_plain_service(binary: str) -> Callable[[cfg.ConfigOpts], NovaService]:

@@ -131,6 +131,20 @@ class TwistdPluginTest(unittest.SynchronousTestCase):
         self.assertEqual(-signal.SIGTERM, daemon.stop(timeout=5))
         self.assertIn("nova-api stopped", daemon.output())
 
+    def test_twistd_with_our_logger_writes_one_stream(self):
+        conf = write_config(self, API_CONF)
+        directory = os.path.dirname(conf)
+        log_file = os.path.join(directory, "api.log")
+        daemon = Daemon(self, "twistd", [
+            "-n", "--pidfile=", "--logger", "nova_tx.log.twistd_observer",
+            "nova-api", "--config-file", conf, "--log-file", log_file], cwd=directory)
+        self.assertTrue(_wait_file(log_file, "nova-api started"))
+        daemon.stop(timeout=5)
+        with open(log_file) as f:
+            text = f.read()
+        self.assertRegex(text, r"INFO twisted \[-\] Site starting on \d+")
+        self.assertIn("INFO nova_tx.service", text)
+
 
 def _wait_file(path: str, text: str, timeout: float = 20) -> bool:
     import time
