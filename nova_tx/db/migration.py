@@ -1,0 +1,158 @@
+"""Schema migrations: one Alembic tree per database (``api`` and ``main``).
+
+``nova-manage api_db sync`` and ``nova-manage db sync`` call :func:`db_sync`. Everything
+here is synchronous and meant to run in a worker thread (``DBThreadPool.do_with_engine``)
+or in a command-line process; no ``alembic.ini`` is read, the Alembic ``Config`` is
+built in code from the package's own migration directories.
+
+The first revision of each tree carries the id of Nova Zed's head revision
+(``b30f573d3377`` for the API database, ``960aac0e09ea`` for the main database) and
+creates the schema Nova Zed has at that revision, so a database that Nova Zed
+migrated is recognised as up to date, and nova-tx's later revisions apply on top of it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+
+from nova_tx.db.exception import DBMigrationError, InvalidRevision
+
+DATABASES = ("api", "main")
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Alembic's ``context`` and ``op`` are module-level proxies, installed for the duration
+# of a command: two commands in two threads at once would swap each other's. Migrations
+# are rare, so they simply take turns.
+_ALEMBIC_LOCK = threading.Lock()
+
+
+def _check_database(database: str) -> None:
+    if database not in DATABASES:
+        raise ValueError(f"Unknown database {database!r}; expected one of {DATABASES}")
+
+
+def migrations_path(database: str) -> str:
+    """The Alembic script directory of ``database``."""
+    _check_database(database)
+    return os.path.join(_HERE, database, "migrations")
+
+
+def alembic_config(database: str, connection: sa.Connection | None = None) -> Config:
+    """An Alembic ``Config`` for ``database``, bound to ``connection`` if given.
+
+    Also what a developer uses to write a revision:
+    ``command.revision(alembic_config("main", conn), "add x", autogenerate=True)``.
+    """
+    config = Config()
+    config.set_main_option("script_location", migrations_path(database))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _script(database: str) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(database))
+
+
+def head_revision(database: str) -> str:
+    """The newest revision of ``database``'s tree."""
+    head = _script(database).get_current_head()
+    if head is None:
+        raise DBMigrationError(f"The {database} database has no migrations")
+    return head
+
+
+def db_version(engine: sa.Engine, database: str) -> str | None:
+    """The revision ``engine``'s database is at, or None when it is not versioned yet."""
+    _check_database(database)
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _resolve(database: str, version: str) -> str:
+    script = _script(database)
+    try:
+        revision = script.get_revision(version)
+    except (CommandError, RevisionError):
+        revision = None
+    if revision is None:
+        raise InvalidRevision(database, version, script.get_current_head())
+    return revision.revision
+
+
+def db_sync(engine: sa.Engine, database: str, version: str | None = None) -> None:
+    """Upgrade ``engine``'s database to ``version`` (default: head).
+
+    Running it again is a no-op. Going back to an older revision is refused, as Nova
+    refuses it: migrations are written forward only.
+    """
+    _check_database(database)
+    target = head_revision(database) if version is None else _resolve(database, version)
+    current = db_version(engine, database)
+    script = _script(database)
+    if current is not None and current != target:
+        try:
+            known = script.get_revision(current) is not None
+        except (CommandError, RevisionError):
+            known = False
+        if not known:
+            raise DBMigrationError(
+                f"The {database} database is at revision {current}, which this version "
+                f"of nova-tx does not know (head is {script.get_current_head()})")
+        if any(rev.revision == target for rev in script.iterate_revisions(current, "base")):
+            raise DBMigrationError(
+                f"The {database} database is at revision {current}, newer than "
+                f"{target}; downgrades are not supported")
+    # One transaction for the whole upgrade where the database has transactional DDL
+    # (PostgreSQL, SQLite): a failed upgrade leaves the schema as it was.
+    with _ALEMBIC_LOCK, engine.begin() as conn:
+        try:
+            command.upgrade(alembic_config(database, conn), target)
+        except (CommandError, RevisionError) as e:
+            raise DBMigrationError(f"Cannot upgrade the {database} database: {e}") from e
+
+
+def run_migrations_env(metadata: sa.MetaData) -> None:
+    """The body of each tree's ``env.py``, so that both trees are configured the same.
+
+    Online, the connection comes from ``alembic_config(database, connection)``; when
+    Alembic is run from its command line instead, ``sqlalchemy.url`` names the database.
+    Offline (``--sql``), the SQL is printed for a DBA to run.
+    """
+    config = context.config
+    options = {
+        "target_metadata": metadata,
+        # Types, lengths and enums are part of the schema and must match the models.
+        "compare_type": True,
+        "compare_server_default": True,
+    }
+    if context.is_offline_mode():
+        context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
+                          **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_online(connection, options)
+        return
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"),
+                              poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        _run_online(conn, options)
+
+
+def _run_online(connection: sa.Connection, options: dict) -> None:
+    # SQLite can alter a table only by copying it; batch mode does that for us.
+    context.configure(connection=connection,
+                      render_as_batch=connection.dialect.name == "sqlite", **options)
+    with context.begin_transaction():
+        context.run_migrations()
