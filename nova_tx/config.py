@@ -14,14 +14,11 @@ from oslo_log import log as logging
 from nova_tx import exception, version
 from nova_tx.conf import CONF
 
-_LOG_OPTS_REGISTERED: set[int] = set()
-
 
 def register_log_opts(conf: cfg.ConfigOpts = CONF) -> None:
     """Register oslo.log's options once per ConfigOpts (they are CLI options too)."""
-    if id(conf) not in _LOG_OPTS_REGISTERED:
+    if "debug" not in conf:
         logging.register_options(conf)
-        _LOG_OPTS_REGISTERED.add(id(conf))
 
 
 def parse_args(
@@ -46,13 +43,15 @@ def parse_args(
             default_config_dirs=default_config_dirs,
         )
     except cfg.ConfigFilesNotFoundError as e:
-        raise exception.ConfigError(reason="config file not found: %s" % ", ".join(e.config_files))
+        raise exception.ConfigError(
+            reason="config file not found: %s" % ", ".join(e.config_files)) from None
     except cfg.ConfigDirNotFoundError as e:
-        raise exception.ConfigError(reason="config dir not found: %s" % e.config_dir)
+        raise exception.ConfigError(reason="config dir not found: %s" % e.config_dir) from None
     except cfg.ConfigFileParseError as e:
-        raise exception.ConfigError(reason="cannot parse %s: %s" % (e.config_file, e.msg))
+        raise exception.ConfigError(
+            reason="cannot parse %s: %s" % (e.config_file, e.msg)) from None
     except cfg.Error as e:
-        raise exception.ConfigError(reason=_one_line(e))
+        raise exception.ConfigError(reason=_one_line(e)) from None
     validate(conf)
     return conf
 
@@ -75,7 +74,8 @@ def _read(holder, group_name: str | None, name: str):
         if " is not valid: " in reason:
             # oslo.config says where the value came from in a repr; keep the reason.
             reason = reason.split(" is not valid: ", 1)[1]
-        raise exception.ConfigError(reason="invalid value for option %s: %s" % (where, reason))
+        raise exception.ConfigError(
+            reason="invalid value for option %s: %s" % (where, reason)) from None
 
 
 def _prog(argv: Sequence[str]) -> str:
