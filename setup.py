@@ -8,7 +8,7 @@ import os
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,12 +48,11 @@ setup(
     python_requires=">=3.11",
     # twisted.plugins holds only our twistd service makers; it has no __init__.py on
     # purpose (Twisted's own package extends its __path__ to find them).
-    packages=find_packages(include=["nova_tx", "nova_tx.*"]) + ["twisted.plugins"],
-    include_package_data=True,
-    package_data={
-        "nova_tx": ["db/*/alembic.ini", "db/*/migrations/*.py", "db/*/migrations/*.mako",
-                    "db/*/migrations/versions/*.py"],
-    },
+    # Namespace discovery so the Alembic directories (plain directories of scripts)
+    # ship with the package.
+    packages=find_namespace_packages(include=["nova_tx", "nova_tx.*"]) + ["twisted.plugins"],
+    package_data={"nova_tx.db.api.migrations": ["*.mako"],
+                  "nova_tx.db.main.migrations": ["*.mako"]},
     install_requires=_requirements(),
     extras_require={"test": ["hypothesis", "ruff"]},
     ext_modules=cythonize(

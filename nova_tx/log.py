@@ -33,6 +33,7 @@ def setup(conf: cfg.ConfigOpts, program: str, *, route_twisted: bool = True) -> 
     ``--logger nova_tx.log.twistd_observer`` to get the one stream there too.
     """
     oslo_logging.setup(conf, "nova", version=version.version_string, fix_eventlet=False)
+    quiet_alembic()
     if route_twisted:
         route_twisted_logging()
 
@@ -63,3 +64,22 @@ def route_twisted_logging() -> None:
         globalLogPublisher.addObserver(observer)
     std_logging.getLogger("twisted").setLevel(std_logging.NOTSET)
     _twisted_routed = True
+
+
+def quiet_alembic() -> None:
+    """Keep Alembic's "Running upgrade ..." lines but not its per-connection chatter."""
+    migration_logger = std_logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicChatter) for f in migration_logger.filters):
+        migration_logger.addFilter(_AlembicChatter())
+
+
+class _AlembicChatter(std_logging.Filter):
+    """Drops what Alembic logs each time it looks at a database.
+
+    ``Context impl SQLiteImpl.`` and ``Will assume transactional DDL.`` would otherwise
+    precede the output of ``db version`` or ``upgrade check`` on stdout, where scripts
+    read it; ``Running upgrade ...`` lines still show what a sync does.
+    """
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))

@@ -47,10 +47,15 @@ class NovaService(service.MultiService):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
-        #: 0 while healthy; 1 once preparing or starting has failed.
-        self.exit_code = 0
+        self._failed = False
         #: Fires when the service is up (children started), or with the start failure.
         self.started: defer.Deferred | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 while healthy; 1 once preparing or starting this or a child has failed."""
+        children = (c.exit_code for c in self if isinstance(c, NovaService))
+        return max(int(self._failed), *children, 0)
 
     async def prepare(self) -> None:
         """Work that must finish before the children start; nothing by default."""
@@ -76,11 +81,11 @@ class NovaService(service.MultiService):
         LOG.info("%s started", self.binary)
 
     def _start_failed(self, failure) -> None:
-        self.exit_code = 1
+        self._failed = True
         error = failure.value
         message = error.format_message() if isinstance(error, exception.NovaException) \
             else "%s: %s" % (type(error).__name__, error)
-        LOG.error("%s failed to start: %s", self.binary, message)
+        LOG.error("%s failed to start: %s", self.binary, " ".join(message.split()))
         if not isinstance(error, exception.NovaException):
             LOG.debug("start failure detail", exc_info=(failure.type, error, failure.tb))
         if self.reactor.running:

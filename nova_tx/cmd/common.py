@@ -20,7 +20,6 @@ import argparse
 import datetime
 import functools
 import inspect
-import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ from oslo_config import cfg
 from oslo_log import _options as oslo_log_options
 from oslo_log import log as oslo_logging
 
-from nova_tx import config, exception, version
+from nova_tx import config, exception, log, version
 from nova_tx.conf import MODULES
 from nova_tx.conf import database as database_conf
 from nova_tx.db import engines
@@ -289,21 +288,7 @@ def _setup_logging(conf: cfg.ConfigOpts) -> None:
     # so Twisted's log has nothing to route. Without a log file oslo.log writes to
     # stdout, next to the command's output, as Nova's nova-manage does.
     oslo_logging.setup(conf, "nova", version=version.version_string, fix_eventlet=False)
-    migration_logger = logging.getLogger("alembic.runtime.migration")
-    if not any(isinstance(f, _AlembicChatter) for f in migration_logger.filters):
-        migration_logger.addFilter(_AlembicChatter())
-
-
-class _AlembicChatter(logging.Filter):
-    """Drops what Alembic logs each time it looks at a database.
-
-    ``Context impl SQLiteImpl.`` and ``Will assume transactional DDL.`` would otherwise
-    precede the output of ``db version`` or ``upgrade check`` on stdout, where scripts
-    read it; ``Running upgrade ...`` lines still show what a sync does.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("Context impl", "Will assume"))
+    log.quiet_alembic()
 
 
 # --- the databases ----------------------------------------------------------------------

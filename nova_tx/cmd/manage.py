@@ -22,7 +22,6 @@ Departures from Nova, each for a reason given where it is made:
 from __future__ import annotations
 
 import functools
-import os
 import pdb
 import re
 import sys
@@ -45,6 +44,7 @@ from nova_tx.db.api import cell_mappings, host_mappings, instance_mappings
 from nova_tx.objects.cell_mapping import (
     CellMapping,
     CellUrlTemplateError,
+    cell0_database_connection,
     format_cell_url,
     mask_password,
     url_parts,
@@ -162,57 +162,6 @@ def check_database_connection(url: str) -> None:
         sa.engine.make_url(url)
     except sa.exc.ArgumentError as e:
         raise ValueError(f"{mask_password(url)}: {e}") from None
-
-
-def cell0_database_connection(connection: str) -> str:
-    """cell0's database URL derived from the local one: the database name + ``_cell0``.
-
-    Only the database name changes; credentials, host and query string are kept as
-    written. A SQLite file gets the suffix before its extension (``nova.sqlite`` ->
-    ``nova_cell0.sqlite``).
-    """
-    match = _SA_URL.match(connection)
-    database = match.group("database") if match else None
-    if not database:
-        raise common.OneLineError(
-            reason="cannot derive the cell0 database from [database] connection "
-                   f"{mask_password(connection)}: it names no database; give "
-                   "--database_connection")
-    if match.group("name").split("+")[0] == "sqlite":
-        if database == ":memory:" or "mode=memory" in connection:
-            raise common.OneLineError(
-                reason="cannot derive the cell0 database from an in-memory SQLite "
-                       "[database] connection; give --database_connection")
-        root, ext = os.path.splitext(database)
-        new = root + "_cell0" + ext
-    else:
-        new = database + "_cell0"
-    start, end = match.span("database")
-    return connection[:start] + new + connection[end:]
-
-
-# SQLAlchemy's own reading of a URL (sqlalchemy.engine.url._parse_url), so that the
-# database name is found where SQLAlchemy finds it, whatever the password holds.
-_SA_URL = re.compile(
-    r"""
-    (?P<name>[\w\+]+)://
-    (?:
-        (?P<username>[^:/]*)
-        (?::(?P<password>[^@]*))?
-    @)?
-    (?:
-        (?:
-            \[(?P<ipv6host>[^/\?]+)\] |
-            (?P<ipv4host>[^/:\?]+)
-        )?
-        (?::(?P<port>[^/\?]*))?
-    )?
-    (?:/(?P<database>[^\?]*))?
-    (?:\?(?P<query>.*))?
-    $
-    """,
-    re.X,
-)
 
 
 class CellV2Commands(_Command):

@@ -17,7 +17,7 @@ from nova_tx.service import build_service, configure
 LOG = log.getLogger(__name__)
 
 
-def run(binary: str, argv: Sequence[str] | None = None, *, reactor=None) -> int:
+def run(binary: str, argv: Sequence[str] | None = None) -> int:
     """Run ``binary`` until it is stopped; return its exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if binary == "nova-allinone" and not _names_config(argv):
@@ -29,10 +29,9 @@ def run(binary: str, argv: Sequence[str] | None = None, *, reactor=None) -> int:
     except exception.ConfigError as e:
         print("%s: %s" % (binary, e.format_message()), file=sys.stderr)
         return 1
-    if reactor is None:
-        from twisted.internet import reactor
+    from twisted.internet import reactor
+
     daemon = build_service(binary, conf)
-    daemon.reactor = reactor
     reactor.callWhenRunning(daemon.startService)
     reactor.callWhenRunning(_install_sighup, reactor, conf)
     reactor.addSystemEventTrigger("before", "shutdown", daemon.stopService)

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import string
 from typing import ClassVar
+
+from nova_tx import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -238,3 +241,54 @@ def mask_password(url: str) -> str:
             host = host.split(":", 1)[0] + ":****@" + host[userinfo.end():]
         masked.append(host)
     return scheme + sep + ",".join(masked) + remainder
+
+
+def cell0_database_connection(connection: str) -> str:
+    """cell0's database URL derived from the local one: the database name + ``_cell0``.
+
+    Only the database name changes; credentials, host and query string are kept as
+    written. A SQLite file gets the suffix before its extension (``nova.sqlite`` ->
+    ``nova_cell0.sqlite``).
+    """
+    match = _SA_URL.match(connection)
+    database = match.group("database") if match else None
+    if not database:
+        raise exception.ConfigError(
+            reason="cannot derive the cell0 database from [database] connection "
+                   f"{mask_password(connection)}: it names no database; give "
+                   "--database_connection")
+    if match.group("name").split("+")[0] == "sqlite":
+        if database == ":memory:" or "mode=memory" in connection:
+            raise exception.ConfigError(
+                reason="cannot derive the cell0 database from an in-memory SQLite "
+                       "[database] connection; give --database_connection")
+        root, ext = os.path.splitext(database)
+        new = root + "_cell0" + ext
+    else:
+        new = database + "_cell0"
+    start, end = match.span("database")
+    return connection[:start] + new + connection[end:]
+
+
+# SQLAlchemy's own reading of a URL (sqlalchemy.engine.url._parse_url), so that the
+# database name is found where SQLAlchemy finds it, whatever the password holds.
+_SA_URL = re.compile(
+    r"""
+    (?P<name>[\w\+]+)://
+    (?:
+        (?P<username>[^:/]*)
+        (?::(?P<password>[^@]*))?
+    @)?
+    (?:
+        (?:
+            \[(?P<ipv6host>[^/\?]+)\] |
+            (?P<ipv4host>[^/:\?]+)
+        )?
+        (?::(?P<port>[^/\?]*))?
+    )?
+    (?:/(?P<database>[^\?]*))?
+    (?:\?(?P<query>.*))?
+    $
+    """,
+    re.X,
+)

@@ -15,6 +15,7 @@ from unittest import mock
 import sqlalchemy as sa
 from twisted.trial import unittest
 
+from nova_tx import exception
 from nova_tx.cmd import manage
 from nova_tx.db import migration
 from nova_tx.db.main import models as main_models
@@ -838,7 +839,7 @@ class Cell0UrlTest(unittest.SynchronousTestCase):
 
     def test_no_database_name(self):
         for local in ("sqlite://", "sqlite:///:memory:", "postgresql://u:p@h"):
-            self.assertRaises(manage.common.OneLineError, manage.cell0_database_connection,
+            self.assertRaises(exception.ConfigError, manage.cell0_database_connection,
                               local)
 
 
