@@ -13,6 +13,28 @@ osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = 0
 """
 
+LOGGING_CONF = """[loggers]
+keys = root
+
+[handlers]
+keys = file
+
+[formatters]
+keys = custom
+
+[logger_root]
+level = INFO
+handlers = file
+
+[handler_file]
+class = FileHandler
+args = (%r,)
+formatter = custom
+
+[formatter_custom]
+format = CUSTOM %%(levelname)s %%(name)s %%(message)s
+"""
+
 DAEMONS = ("nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler",
            "nova-compute")
 
@@ -52,6 +74,31 @@ class ConsoleScriptTest(unittest.SynchronousTestCase):
         self.assertRegex(text, r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ INFO nova_tx.service ")
         self.assertRegex(text, r"INFO twisted \[-\] Site starting on \d+")
         self.assertIn(" DEBUG ", text)  # --debug: the option values are logged
+
+    def test_log_dir_names_the_file_after_the_program(self):
+        conf = write_config(self, API_CONF)
+        log_dir = os.path.dirname(conf)
+        daemon = Daemon(self, "nova-scheduler", ["--config-file", conf, "--log-dir", log_dir])
+        log_file = os.path.join(log_dir, "nova-scheduler.log")
+        self.assertTrue(_wait_file(log_file, "nova-scheduler started"))
+        self.assertEqual(0, daemon.stop())
+
+    def test_log_config_append_takes_over(self):
+        conf = write_config(self, API_CONF)
+        directory = os.path.dirname(conf)
+        log_file = os.path.join(directory, "custom.log")
+        logging_conf = os.path.join(directory, "logging.conf")
+        with open(logging_conf, "w") as f:
+            f.write(LOGGING_CONF % log_file)
+        daemon = Daemon(self, "nova-api", ["--config-file", conf,
+                                           "--log-config-append", logging_conf])
+        self.assertTrue(_wait_file(log_file, "nova-api started"))
+        self.assertEqual(0, daemon.stop())
+        with open(log_file) as f:
+            lines = f.read().splitlines()
+        self.assertIn("CUSTOM INFO nova_tx.service nova-api started", lines)
+        self.assertTrue(any(line.startswith("CUSTOM INFO twisted Site starting on")
+                            for line in lines), lines)
 
     def test_json_logging(self):
         import json
