@@ -7,7 +7,6 @@ SQLite template that every deployment copies.
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import datetime
 import io
@@ -28,6 +27,7 @@ from nova_tx.db import engines, migration
 from nova_tx.db.api import models as api_models
 from nova_tx.db.main import models as main_models
 from nova_tx.db.types import utcnow
+from tests.db.fixtures import migrated_sqlite_file
 
 
 @dataclasses.dataclass
@@ -57,24 +57,6 @@ def run_main(main: Callable[..., int], argv: Sequence[str]) -> Outcome:
         root.setLevel(saved[1])
         sys.excepthook = saved[2]
     return Outcome(rc, out.getvalue(), err.getvalue())
-
-
-_templates: dict[str, str] = {}
-
-
-def _template(database: str) -> str:
-    """A SQLite file migrated to ``database``'s head, made once per test run."""
-    if database not in _templates:
-        directory = tempfile.mkdtemp(prefix="nova-tx-template-")
-        atexit.register(shutil.rmtree, directory, True)
-        path = os.path.join(directory, f"{database}.sqlite")
-        engine = engines.create_engine(f"sqlite:///{path}")
-        try:
-            migration.db_sync(engine, database)
-        finally:
-            engine.dispose()
-        _templates[database] = path
-    return _templates[database]
 
 
 class Deployment:
@@ -121,7 +103,7 @@ class Deployment:
 
     def migrated(self, name: str, database: str) -> str:
         """The URL of ``name`` in this directory, a copy of the migrated template."""
-        shutil.copy(_template(database), os.path.join(self.dir, name))
+        shutil.copy(migrated_sqlite_file(database), os.path.join(self.dir, name))
         return self.url(name)
 
     def engine(self, url: str) -> sa.Engine:

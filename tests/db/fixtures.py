@@ -144,6 +144,15 @@ def migrated_database_url(testcase, backend: str, database: str) -> str:
     untouched database use :func:`fresh_database_url`.
     """
     require_backend(testcase, backend)
+    return _migrated(backend, database)
+
+
+def migrated_sqlite_file(database: str) -> str:
+    """Path of a SQLite file at ``database``'s head, made once per run: copy, never write."""
+    return sa.engine.make_url(_migrated("sqlite", database)).database
+
+
+def _migrated(backend: str, database: str) -> str:
     key = (backend, database)
     if key not in _shared:
         url, drop = create_database(backend)
