@@ -26,7 +26,7 @@ sample-config: $(STAMP)
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova/nova-config-generator.conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nova_tx tests plugins twisted benchmarks
+	$(VENV)/bin/ruff check nova_tx tests plugins twisted
 
 clean:
-	rm -rf build _trial_temp nova_tx/_speedups/*.so nova_tx/_speedups/*.c
+	rm -rf build _trial_temp* nova_tx/_speedups/*.so _speedups/*.c

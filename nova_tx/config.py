@@ -51,7 +51,7 @@ def parse_args(
         raise exception.ConfigError(
             reason="cannot parse %s: %s" % (e.config_file, e.msg)) from None
     except cfg.Error as e:
-        raise exception.ConfigError(reason=_one_line(e)) from None
+        raise exception.ConfigError(reason=exception.one_line(e)) from None
     validate(conf)
     return conf
 
@@ -70,7 +70,7 @@ def _read(holder, group_name: str | None, name: str):
         return holder[name]
     except (cfg.ConfigFileValueError, ValueError) as e:
         where = name if group_name is None else "%s.%s" % (group_name, name)
-        reason = _one_line(e)
+        reason = exception.one_line(e)
         if " is not valid: " in reason:
             # oslo.config says where the value came from in a repr; keep the reason.
             reason = reason.split(" is not valid: ", 1)[1]
@@ -80,7 +80,3 @@ def _read(holder, group_name: str | None, name: str):
 
 def _prog(argv: Sequence[str]) -> str:
     return os.path.basename(argv[0]) if argv else "nova"
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())

@@ -60,3 +60,9 @@ class HostMappingNotFound(NotFound):
 
 class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line, for a log line or a command's last word."""
+    message = error.format_message() if isinstance(error, NovaException) else str(error)
+    return " ".join(message.split())

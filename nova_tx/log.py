@@ -26,8 +26,8 @@ getLogger = oslo_logging.getLogger
 _twisted_routed = False
 
 
-def setup(conf: cfg.ConfigOpts, program: str, *, route_twisted: bool = True) -> None:
-    """Configure logging for ``program`` from ``conf`` and route Twisted into it.
+def setup(conf: cfg.ConfigOpts, *, route_twisted: bool = True) -> None:
+    """Configure logging from ``conf`` and route Twisted into it.
 
     Under twistd, twistd owns Twisted's log (``route_twisted=False``); pass it
     ``--logger nova_tx.log.twistd_observer`` to get the one stream there too.

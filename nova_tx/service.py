@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
@@ -48,6 +49,7 @@ class NovaService(service.MultiService):
             from twisted.internet import reactor
         self.reactor = reactor
         self._failed = False
+        self._stopping = False
         #: Fires when the service is up (children started), or with the start failure.
         self.started: defer.Deferred | None = None
 
@@ -60,42 +62,72 @@ class NovaService(service.MultiService):
     async def prepare(self) -> None:
         """Work that must finish before the children start; nothing by default."""
 
+    @property
+    def is_root(self) -> bool:
+        """Whether this is the process's daemon rather than a service of the all-in-one."""
+        return not isinstance(self.parent, NovaService)
+
+    def privilegedStartService(self) -> None:
+        # Children (listening ports among them) start only after prepare(), in
+        # _start, where a failure is reported in one line; twistd would otherwise bind
+        # them here, before the databases are ready, and print a traceback on error.
+        service.Service.privilegedStartService(self)
+
     def startService(self) -> None:
         service.Service.startService(self)
         self.started = defer.Deferred.fromCoroutine(self._start())
         self.started.addErrback(self._start_failed)
 
     async def _start(self) -> None:
-        LOG.info(
-            "Starting %s (nova-tx %s, compatible with Nova %s); config files: %s",
-            self.binary, version.version_string, version.nova_release,
-            ", ".join(self.conf.config_file) or "none",
-        )
-        self.conf.log_opt_values(LOG, logging.DEBUG)
+        if self.is_root:
+            LOG.info(
+                "Starting %s (nova-tx %s, compatible with Nova %s); config files: %s",
+                self.binary, version.version_string, version.nova_release,
+                ", ".join(self.conf.config_file) or "none",
+            )
+            self.conf.log_opt_values(LOG, logging.DEBUG)
+        else:
+            LOG.info("Starting %s", self.binary)
         await self.prepare()
-        if not self.running:
-            # SIGTERM arrived while preparing: do not start what is being stopped.
-            return
         for child in self:
             child.startService()
         LOG.info("%s started", self.binary)
 
     def _start_failed(self, failure) -> None:
+        if failure.check(defer.CancelledError) and self._stopping:
+            LOG.info("%s stopped before it had started", self.binary)
+            return
         self._failed = True
         error = failure.value
-        message = error.format_message() if isinstance(error, exception.NovaException) \
-            else "%s: %s" % (type(error).__name__, error)
-        LOG.error("%s failed to start: %s", self.binary, " ".join(message.split()))
+        message = exception.one_line(error)
+        if not isinstance(error, exception.NovaException):
+            message = "%s: %s" % (type(error).__name__, message)
+        LOG.error("%s failed to start: %s", self.binary, message)
         if not isinstance(error, exception.NovaException):
             LOG.debug("start failure detail", exc_info=(failure.type, error, failure.tb))
         if self.reactor.running:
             self.reactor.stop()
+        else:
+            # twistd starts services before it runs the reactor.
+            self.reactor.callWhenRunning(self.reactor.stop)
 
     def stopService(self) -> defer.Deferred:
+        """Stop the children; a start still preparing is cancelled and waited for.
+
+        Cancelling lets ``prepare`` run its ``finally`` blocks (closing a database
+        pool whose thread would otherwise keep the process alive) before the reactor
+        stops.
+        """
         LOG.info("Stopping %s", self.binary)
-        d = defer.maybeDeferred(super().stopService)
-        d.addCallback(lambda _: LOG.info("%s stopped", self.binary))
-        return d
+        self._stopping = True
+        starting = self.started
+        if starting is not None and not starting.called:
+            starting.cancel()
+        else:
+            starting = defer.succeed(None)
+        starting.addCallback(lambda _: super(NovaService, self).stopService())
+        starting.addCallback(lambda _: LOG.info("%s stopped", self.binary))
+        return starting
 
 
 def build_service(binary: str, conf: cfg.ConfigOpts) -> NovaService:
@@ -131,7 +163,14 @@ class ServiceMaker:
         self.description = description
 
     def makeService(self, options: Options) -> NovaService:
-        conf = configure(self.tapname, options["argv"], route_twisted=False)
+        try:
+            conf = configure(self.tapname, options["argv"], route_twisted=False)
+        except exception.ConfigError as e:
+            # twistd prints a SystemExit's message and exits 1: the one line we want.
+            raise SystemExit("%s: %s" % (self.tapname, e.format_message())) from None
+        from twisted.internet import reactor
+
+        reactor.callWhenRunning(install_sighup, reactor, conf)
         return build_service(self.tapname, conf)
 
 
@@ -141,8 +180,35 @@ def configure(binary: str, argv: Sequence[str], *, route_twisted: bool = True
     from nova_tx.conf import CONF
 
     config.parse_args([binary, *argv], conf=CONF)
-    log.setup(CONF, binary, route_twisted=route_twisted)
+    log.setup(CONF, route_twisted=route_twisted)
     return CONF
+
+
+def reload_config(conf: cfg.ConfigOpts) -> None:
+    """What SIGHUP does: re-read the files and apply the options marked mutable.
+
+    oslo.config calls the registered mutate hooks (oslo.log's applies ``debug`` and
+    ``log_config_append``); options that cannot change at run time (database and bus
+    URLs among them) keep their values and oslo.config warns about them.
+    """
+    LOG.info("Caught SIGHUP, reloading configuration files: %s", ", ".join(conf.config_file))
+    try:
+        conf.mutate_config_files()
+    except Exception as e:  # a broken file on reload must not kill a running service
+        LOG.error("Configuration not reloaded: %s", exception.one_line(e))
+        return
+    LOG.debug("Configuration reloaded; mutable options applied")
+
+
+def install_sighup(reactor, conf: cfg.ConfigOpts) -> None:
+    """Make SIGHUP reload the configuration (call once the reactor runs)."""
+
+    def handler(signum, frame):
+        # Signal handlers run between bytecodes of the reactor thread: hand the work
+        # to the reactor rather than doing it here.
+        reactor.callFromThread(reload_config, conf)
+
+    signal.signal(signal.SIGHUP, handler)
 
 
 def make_plain_service(binary: str) -> Callable[[cfg.ConfigOpts], NovaService]:

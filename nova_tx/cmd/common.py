@@ -263,11 +263,7 @@ def run(
         return ERROR_EXIT
 
 
-def format_message(error: BaseException) -> str:
-    """The error's message on one line."""
-    message = error.format_message() if isinstance(error, exception.NovaException) \
-        else str(error)
-    return " ".join(message.split())
+format_message = exception.one_line
 
 
 def print_error(prog: str, error: BaseException) -> None:

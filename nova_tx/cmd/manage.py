@@ -30,8 +30,6 @@ from collections.abc import Callable, Sequence
 
 import prettytable
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from oslo_config import cfg
 
 from nova_tx import exception
@@ -82,15 +80,8 @@ class _Command:
 
 def _check_revision(database: str, version: str | None) -> None:
     """Refuse an unknown VERSION before any database is touched."""
-    if version is None:
-        return
-    script = ScriptDirectory.from_config(migration.alembic_config(database))
-    try:
-        known = script.get_revision(version) is not None
-    except CommandError:
-        known = False
-    if not known:
-        raise db_exception.InvalidRevision(database, version, migration.head_revision(database))
+    if version is not None:
+        migration.resolve_revision(database, version)
 
 
 class DbCommands(_Command):

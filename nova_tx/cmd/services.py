@@ -7,12 +7,11 @@ configuration files and applies the mutable options) and return the exit status.
 """
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Sequence
 
 from nova_tx import exception, log
-from nova_tx.service import build_service, configure
+from nova_tx.service import build_service, configure, install_sighup
 
 LOG = log.getLogger(__name__)
 
@@ -33,35 +32,10 @@ def run(binary: str, argv: Sequence[str] | None = None) -> int:
 
     daemon = build_service(binary, conf)
     reactor.callWhenRunning(daemon.startService)
-    reactor.callWhenRunning(_install_sighup, reactor, conf)
+    reactor.callWhenRunning(install_sighup, reactor, conf)
     reactor.addSystemEventTrigger("before", "shutdown", daemon.stopService)
     reactor.run()
     return daemon.exit_code
-
-
-def reload_config(conf) -> None:
-    """What SIGHUP does: re-read the files and apply the options marked mutable.
-
-    oslo.config calls the registered mutate hooks (oslo.log's applies ``debug`` and
-    ``log_config_append``); options that cannot change at run time (database and bus
-    URLs among them) keep their values and are named in a warning by oslo.config.
-    """
-    LOG.info("Caught SIGHUP, reloading configuration files: %s", ", ".join(conf.config_file))
-    try:
-        conf.mutate_config_files()
-    except Exception as e:  # a broken file on reload must not kill a running service
-        LOG.error("Configuration not reloaded: %s", " ".join(str(e).split()))
-        return
-    LOG.debug("Configuration reloaded; mutable options applied")
-
-
-def _install_sighup(reactor, conf) -> None:
-    def handler(signum, frame):
-        # Signal handlers run between bytecodes of the reactor thread: hand the work
-        # to the reactor rather than doing it here.
-        reactor.callFromThread(reload_config, conf)
-
-    signal.signal(signal.SIGHUP, handler)
 
 
 def _names_config(argv: Sequence[str]) -> bool:

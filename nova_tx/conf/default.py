@@ -22,7 +22,7 @@ path_opts = [
 ]
 
 service_opts = [
-    cfg.HostAddressOpt(
+    cfg.HostDomainOpt(
         "host",
         default=socket.gethostname(),
         sample_default="<current_hostname>",

@@ -17,6 +17,8 @@ from nova_tx.db.exception import DBConnectionError, duplicate_entry_from
 
 LOG = logging.getLogger(__name__)
 
+#: SQLAlchemy backend names of MySQL and its MariaDB dialect (mariadb+pymysql://).
+MYSQL_BACKENDS = ("mysql", "mariadb")
 MASK = "****"
 _PLACEHOLDER = "NovaTxMaskedPassword"
 
@@ -73,7 +75,7 @@ def create_engine(
             kwargs["max_overflow"] = max_overflow
         if pool_timeout is not None:
             kwargs["pool_timeout"] = pool_timeout
-    if backend == "mysql" and "charset" not in parsed.query:
+    if backend in MYSQL_BACKENDS and "charset" not in parsed.query:
         # utf8mb4: MySQL's "utf8" stops at three bytes and cannot store every name.
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     _set_debug_logging(connection_debug)
@@ -81,7 +83,7 @@ def create_engine(
     if backend == "sqlite":
         _setup_sqlite(engine, file_database=_is_file_database(parsed),
                       synchronous=sqlite_synchronous)
-    elif backend == "mysql":
+    elif backend in MYSQL_BACKENDS:
         _setup_mysql(engine, mysql_sql_mode)
     event.listen(engine, "handle_error", _translate_unique_violation)
     return engine

@@ -5,10 +5,10 @@ here is synchronous and meant to run in a worker thread (``DBThreadPool.do_with_
 or in a command-line process; no ``alembic.ini`` is read, the Alembic ``Config`` is
 built in code from the package's own migration directories.
 
-The first revision of each tree carries the id of Nova Zed's head revision
-(``b30f573d3377`` for the API database, ``960aac0e09ea`` for the main database) and
-creates the schema Nova Zed has at that revision, so a database that Nova Zed
-migrated is recognised as up to date, and nova-tx's later revisions apply on top of it.
+The first revision of each tree creates the subset of Nova Zed's schema (at Zed's head)
+that nova-tx uses, under ids of nova-tx's own: a database that Nova itself migrated is
+refused with a clear error (its revision is unknown here) rather than taken for one
+of ours, since its tables are not exactly ours.
 """
 from __future__ import annotations
 
@@ -77,7 +77,12 @@ def db_version(engine: sa.Engine, database: str) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def _resolve(database: str, version: str) -> str:
+def resolve_revision(database: str, version: str) -> str:
+    """The full revision id ``version`` names in ``database``'s tree.
+
+    Raises InvalidRevision when the tree has no such revision, before any database is
+    touched.
+    """
     script = _script(database)
     try:
         revision = script.get_revision(version)
@@ -95,7 +100,7 @@ def db_sync(engine: sa.Engine, database: str, version: str | None = None) -> Non
     refuses it: migrations are written forward only.
     """
     _check_database(database)
-    target = head_revision(database) if version is None else _resolve(database, version)
+    target = head_revision(database) if version is None else resolve_revision(database, version)
     current = db_version(engine, database)
     script = _script(database)
     if current is not None and current != target:

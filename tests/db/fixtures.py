@@ -40,7 +40,7 @@ DATABASE_PREFIX = "nova_tx_test_"
 # connection timeout per run rather than one per test.
 _availability: dict[str, str | None] = {}
 # (backend, database) -> URL of a database migrated once and shared for the run.
-_shared: dict[tuple[str, str], str] = {}
+_shared: dict[tuple[str, str, str], str] = {}
 
 
 def in_ci() -> bool:
@@ -148,12 +148,16 @@ def migrated_database_url(testcase, backend: str, database: str) -> str:
 
 
 def migrated_sqlite_file(database: str) -> str:
-    """Path of a SQLite file at ``database``'s head, made once per run: copy, never write."""
-    return sa.engine.make_url(_migrated("sqlite", database)).database
+    """Path of an empty SQLite file at ``database``'s head, made once per run.
+
+    A template to copy, never to write to (it is not the database that
+    :func:`migrated_database_url` shares, which tests write rows into).
+    """
+    return sa.engine.make_url(_migrated("sqlite", database, "template")).database
 
 
-def _migrated(backend: str, database: str) -> str:
-    key = (backend, database)
+def _migrated(backend: str, database: str, purpose: str = "shared") -> str:
+    key = (backend, database, purpose)
     if key not in _shared:
         url, drop = create_database(backend)
         atexit.register(drop)

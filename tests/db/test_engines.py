@@ -163,6 +163,14 @@ class ServerEngineTests(unittest.SynchronousTestCase):
             modes = conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar().split(",")
         self.assertEqual(["ANSI_QUOTES"], modes)
 
+    def test_mariadb_dialect_url_gets_the_same_setup(self):
+        url = fresh_database_url(self, "mysql").replace("mysql+pymysql://", "mariadb+pymysql://")
+        engine = engine_for(self, url)
+        self.assertEqual("utf8mb4", engine.url.query["charset"])
+        with engine.connect() as conn:
+            modes = conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar().split(",")
+        self.assertIn("TRADITIONAL", modes)
+
     def test_mysql_stores_four_byte_characters(self):
         engine = engine_for(self, migrated_database_url(self, "mysql", "main"))
         name = "\N{PENGUIN} " + uuid.uuid4().hex

@@ -63,6 +63,16 @@ class VersionsTest(unittest.TestCase):
                          (body["version"]["id"], body["version"]["status"],
                           body["version"]["version"]))
 
+    async def test_links_follow_the_host_header(self):
+        from twisted.web.http_headers import Headers
+
+        response = await Agent(reactor).request(
+            b"GET", (self.base + "/v2.1/").encode(),
+            Headers({b"Host": [b"compute.example.com:9999"]}))
+        body = json.loads(await readBody(response))
+        self.assertEqual("http://compute.example.com:9999/v2.1/",
+                         body["version"]["links"][0]["href"])
+
     async def test_unknown_path_is_404(self):
         response = await Agent(reactor).request(b"GET", (self.base + "/v3/").encode())
         await readBody(response)

@@ -1,6 +1,7 @@
 """The daemons as an operator runs them: console scripts and twistd plugins."""
 import os
 import signal
+import tempfile
 
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
@@ -193,6 +194,42 @@ class TwistdPluginTest(unittest.SynchronousTestCase):
         self.assertIn("INFO nova_tx.service", text)
 
 
+    def test_twistd_sighup_reloads(self):
+        conf = write_config(self, API_CONF + "debug = false\n")
+        daemon = Daemon(self, "twistd", ["-n", "--pidfile=", "nova-api", "--config-file", conf],
+                        cwd=os.path.dirname(conf))
+        daemon.wait_for("nova-api started")
+        with open(conf, "w") as f:
+            f.write(API_CONF.replace("[DEFAULT]\n", "[DEFAULT]\ndebug = true\n"))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for("Configuration reloaded; mutable options applied")
+        self.assertIsNone(daemon.process.poll())
+        daemon.stop(timeout=5)
+
+    def test_twistd_bad_config_is_one_line(self):
+        directory = tempfile.mkdtemp(prefix="nova-tx-test-")
+        result = run("twistd", ["-n", "--pidfile=", "nova-api", "--config-file",
+                                os.path.join(directory, "missing.conf")], cwd=directory)
+        self.assertEqual(1, result.returncode)
+        self.assertEqual(["nova-api: Invalid configuration: config file not found: %s"
+                          % os.path.join(directory, "missing.conf")],
+                         result.stderr.strip().splitlines())
+
+    def test_twistd_port_in_use_is_one_line(self):
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        self.addCleanup(sock.close)
+        conf = write_config(self, API_CONF.replace("= 0", "= %d" % sock.getsockname()[1]))
+        result = run("twistd", ["-n", "--pidfile=", "nova-api", "--config-file", conf],
+                     cwd=os.path.dirname(conf), timeout=20)
+        output = result.stdout + result.stderr
+        self.assertIn("nova-api failed to start: CannotListenError: Couldn't listen on", output)
+        self.assertNotIn("Traceback", output)
+
+
 def _wait_file(path: str, text: str, timeout: float = 20) -> bool:
     import time
 
@@ -204,4 +241,3 @@ def _wait_file(path: str, text: str, timeout: float = 20) -> bool:
                     return True
         time.sleep(0.05)
     return False
-

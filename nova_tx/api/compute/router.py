@@ -35,8 +35,18 @@ class APIRouter:
 
 
 def _base_url(request: IRequest) -> str:
-    """The URL clients reached us at (honouring a Host header), ending with a slash."""
-    return request.URLPath().click(b"/").__str__()
+    """The URL clients reached us at, ending with a slash.
+
+    The Host header is taken whole (name and port) because clients behind a proxy or
+    a load balancer reached the address it names, not our socket; keystoneauth's
+    version discovery follows these links.
+    """
+    scheme = b"https" if request.isSecure() else b"http"
+    host = request.getHeader(b"host")
+    if not host:
+        address = request.getHost()
+        host = ("%s:%d" % (address.host, address.port)).encode("ascii")
+    return (scheme + b"://" + host + b"/").decode("ascii", "replace")
 
 
 def _json(request: IRequest, body: dict) -> bytes:

@@ -143,7 +143,7 @@ class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
 
     __tablename__ = "instances"
     __table_args__ = (
-        # Nova Zed (960aac0e09ea) dropped the index named "uuid", a duplicate of the
+        # Nova Zed dropped the index named "uuid", a duplicate of the
         # unique constraint below.
         sa.Index("instances_project_id_idx", "project_id"),
         sa.Index("instances_project_id_deleted_idx", "project_id", "deleted"),
@@ -624,7 +624,7 @@ class ConsoleAuthToken(TimestampMixin, MainBase):
 
     __tablename__ = "console_auth_tokens"
     __table_args__ = (
-        # Zed (960aac0e09ea) dropped console_auth_tokens_token_hash_idx, a duplicate of
+        # Zed dropped console_auth_tokens_token_hash_idx, a duplicate of
         # the unique constraint.
         sa.Index("console_auth_tokens_instance_uuid_idx", "instance_uuid"),
         sa.Index("console_auth_tokens_host_expires_idx", "host", "expires"),

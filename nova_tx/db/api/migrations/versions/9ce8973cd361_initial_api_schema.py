@@ -1,6 +1,6 @@
-"""Initial API database schema, as Nova Zed's at its head revision b30f573d3377.
+"""Initial API database schema: the tables of Nova Zed's API database that nova-tx uses.
 
-Revision ID: b30f573d3377
+Revision ID: 9ce8973cd361
 Revises:
 Create Date: 2026-11-25 14:10:43.881672
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
-revision = 'b30f573d3377'
+revision = '9ce8973cd361'
 down_revision = None
 branch_labels = None
 depends_on = None

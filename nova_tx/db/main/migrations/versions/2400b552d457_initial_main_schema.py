@@ -1,6 +1,6 @@
-"""Initial main database schema, as Nova Zed's at its head revision 960aac0e09ea.
+"""Initial main (cell) database schema: the tables of Nova Zed's cell database that nova-tx uses.
 
-Revision ID: 960aac0e09ea
+Revision ID: 2400b552d457
 Revises:
 Create Date: 2026-11-25 14:10:44.172845
 """
@@ -10,7 +10,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '960aac0e09ea'
+revision = '2400b552d457'
 down_revision = None
 branch_labels = None
 depends_on = None
