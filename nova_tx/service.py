@@ -181,7 +181,29 @@ def configure(binary: str, argv: Sequence[str], *, route_twisted: bool = True
 
     config.parse_args([binary, *argv], conf=CONF)
     log.setup(CONF, route_twisted=route_twisted)
+    attach_remote_debugger(CONF)
     return CONF
+
+
+def attach_remote_debugger(conf: cfg.ConfigOpts) -> None:
+    """Connect to the pydevd debugger named by ``--remote_debug-host/-port``, if any."""
+    host, port = conf.remote_debug.host, conf.remote_debug.port
+    if not (host and port):
+        return
+    try:
+        import pydevd
+    except ImportError:
+        raise exception.ConfigError(
+            reason="--remote_debug-host/--remote_debug-port need the pydevd package, "
+            "which is not installed") from None
+    LOG.warning("Connecting to the remote debugger at %s:%s", host, port)
+    try:
+        pydevd.settrace(host, port=port, stdoutToServer=False, stderrToServer=False,
+                        suspend=False)
+    except Exception as e:
+        raise exception.ConfigError(
+            reason="cannot reach the remote debugger at %s:%s: %s"
+            % (host, port, exception.one_line(e))) from None
 
 
 def reload_config(conf: cfg.ConfigOpts) -> None:

@@ -154,6 +154,20 @@ class ConsoleScriptTest(unittest.SynchronousTestCase):
         self.assertEqual(1, result.returncode)
         self.assertIn("nova-api failed to start", result.stdout + result.stderr)
 
+    def test_remote_debug_options_are_accepted(self):
+        conf = write_config(self, API_CONF)
+        # pydevd is not a dependency: asking for the debugger without it is one clear line.
+        result = run("nova-compute", ["--config-file", conf, "--remote_debug-host",
+                                      "127.0.0.1", "--remote_debug-port", "5678"])
+        self.assertEqual(1, result.returncode)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()), result.stderr)
+        self.assertIn("pydevd", result.stderr)
+        # One of the two alone does not attach anything: the daemon runs.
+        daemon = Daemon(self, "nova-compute", ["--config-file", conf,
+                                               "--remote_debug-host", "127.0.0.1"])
+        daemon.wait_for("nova-compute started")
+        self.assertEqual(0, daemon.stop())
+
     def test_version(self):
         result = run("nova-api", ["--version"])
         self.assertEqual(0, result.returncode)
