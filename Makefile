@@ -26,7 +26,7 @@ sample-config: $(STAMP)
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova/nova-config-generator.conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nova_tx tests plugins twisted
+	$(VENV)/bin/ruff check nova_tx tests plugins twisted benchmarks
 
 clean:
 	rm -rf build _trial_temp* nova_tx/_speedups/*.so _speedups/*.c
