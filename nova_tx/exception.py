@@ -62,6 +62,14 @@ class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
 
 
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class MarkerNotFound(NotFound):
+    msg_fmt = "Marker %(marker)s could not be found."
+
+
 def one_line(error: BaseException) -> str:
     """An error's message on one line, for a log line or a command's last word."""
     message = error.format_message() if isinstance(error, NovaException) else str(error)

@@ -17,7 +17,6 @@ and 255 instead, without a traceback that would hide the one line that matters.
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import inspect
 import sys
@@ -35,7 +34,6 @@ from nova_tx.conf import MODULES
 from nova_tx.conf import database as database_conf
 from nova_tx.db import engines
 from nova_tx.db import exception as db_exception
-from nova_tx.db.main import models as main_models
 from nova_tx.objects.cell_mapping import BaseUrls, CellMapping
 
 #: Status of an unexpected error, and of the one-line configuration/database errors.
@@ -351,98 +349,3 @@ class Databases:
             engine.dispose()
         self._engines.clear()
 
-
-# --- the cell database queries these commands need ----------------------------------------
-#
-# Compute nodes, services and instances live in each cell's database (the "main"
-# schema). The services reach them through the conductor; the operator's commands read
-# and write them directly, as Nova's nova-manage does.
-
-compute_nodes = main_models.ComputeNode.__table__
-services = main_models.Service.__table__
-instances = main_models.Instance.__table__
-
-
-def unmapped_compute_nodes(conn: sa.Connection) -> list[sa.Row]:
-    """Live compute nodes not yet marked as mapped: rows of (id, uuid, host)."""
-    return list(conn.execute(
-        sa.select(compute_nodes.c.id, compute_nodes.c.uuid, compute_nodes.c.host)
-        .where(compute_nodes.c.deleted == 0)
-        .where(sa.or_(compute_nodes.c.mapped.is_(None), compute_nodes.c.mapped < 1))
-        .order_by(compute_nodes.c.id)))
-
-
-def compute_node_hosts(conn: sa.Connection) -> list[str]:
-    """The hosts of the live compute nodes, once each, in the order they were added."""
-    rows = conn.execute(
-        sa.select(compute_nodes.c.host)
-        .where(compute_nodes.c.deleted == 0).where(compute_nodes.c.host.is_not(None))
-        .order_by(compute_nodes.c.id))
-    return list(dict.fromkeys(rows.scalars()))
-
-
-def count_compute_nodes(conn: sa.Connection) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(compute_nodes)
-                        .where(compute_nodes.c.deleted == 0)).scalar_one()
-
-
-def set_compute_nodes_mapped(conn: sa.Connection, *, mapped: int,
-                             ids: Sequence[int] | None = None, host: str | None = None) -> int:
-    """Mark live compute nodes (by ``ids``, by ``host``, or all) as (un)mapped."""
-    stmt = compute_nodes.update().where(compute_nodes.c.deleted == 0)
-    if ids is not None:
-        if not ids:
-            return 0
-        stmt = stmt.where(compute_nodes.c.id.in_(list(ids)))
-    if host is not None:
-        stmt = stmt.where(compute_nodes.c.host == host)
-    return conn.execute(stmt.values(mapped=mapped)).rowcount
-
-
-def compute_service_hosts(conn: sa.Connection) -> list[str]:
-    """Hosts of the live nova-compute services, disabled ones included."""
-    rows = conn.execute(
-        sa.select(services.c.host)
-        .where(services.c.deleted == 0).where(services.c.binary == "nova-compute")
-        .where(services.c.host.is_not(None))
-        .order_by(services.c.id))
-    return list(dict.fromkeys(rows.scalars()))
-
-
-def count_live_instances(conn: sa.Connection, host: str | None = None) -> int:
-    stmt = sa.select(sa.func.count()).select_from(instances).where(instances.c.deleted == 0)
-    if host is not None:
-        stmt = stmt.where(instances.c.host == host)
-    return conn.execute(stmt).scalar_one()
-
-
-def instance_deleted(conn: sa.Connection, instance_uuid: str) -> bool | None:
-    """Whether the instance is soft-deleted; None when its row is gone (archived)."""
-    row = conn.execute(sa.select(instances.c.deleted)
-                       .where(instances.c.uuid == instance_uuid)).one_or_none()
-    if row is None:
-        return None
-    return bool(row.deleted)
-
-
-_EPOCH = sa.literal(datetime.datetime(1970, 1, 1), sa.DateTime)
-
-
-def instances_after(conn: sa.Connection, marker: str | None, limit: int) -> list[sa.Row]:
-    """Up to ``limit`` instances, deleted ones included, oldest first, after ``marker``.
-
-    Oldest means by ``created_at`` then ``id``; a row without ``created_at`` counts as
-    the oldest, the same way on every database (their NULL orderings differ).
-    """
-    created = sa.func.coalesce(instances.c.created_at, _EPOCH)
-    stmt = (sa.select(instances.c.uuid, instances.c.project_id, instances.c.user_id)
-            .order_by(created, instances.c.id).limit(limit))
-    if marker is not None:
-        row = conn.execute(sa.select(created.label("created"), instances.c.id)
-                           .where(instances.c.uuid == marker)).one_or_none()
-        if row is None:
-            raise OneLineError(reason=f"the marker instance {marker} of a previous run is gone; "
-                                      "run again with --reset")
-        stmt = stmt.where(sa.or_(created > row.created,
-                                 sa.and_(created == row.created, instances.c.id > row.id)))
-    return list(conn.execute(stmt))

@@ -39,6 +39,7 @@ from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
 from nova_tx.db import migration
 from nova_tx.db.api import cell_mappings, host_mappings, instance_mappings
+from nova_tx.db.main import compute_nodes, instances, services
 from nova_tx.objects.cell_mapping import (
     CellMapping,
     CellUrlTemplateError,
@@ -373,15 +374,20 @@ class CellV2Commands(_Command):
                        marker: str | None) -> str | None:
         """Map one batch; returns the marker for the next one, None at the end."""
         with cell_db.connect() as cconn:
-            batch = common.instances_after(cconn, marker, max_count)
+            try:
+                batch = instances.get_after(cconn, marker, max_count)
+            except exception.MarkerNotFound:
+                raise common.OneLineError(
+                    reason=f"the marker instance {marker} of a previous run is gone; run "
+                           "again with --reset") from None
         with self._dbs.api().begin() as conn:
-            mapped = instance_mappings.get_mapped_uuids(conn, [row.uuid for row in batch])
-            for row in batch:
-                if row.uuid in mapped:
+            mapped = instance_mappings.get_mapped_uuids(conn, [i.uuid for i in batch])
+            for instance in batch:
+                if instance.uuid in mapped:
                     continue
                 instance_mappings.create(
-                    conn, instance_uuid=row.uuid, cell_mapping=cell,
-                    project_id=row.project_id or "", user_id=row.user_id)
+                    conn, instance_uuid=instance.uuid, cell_mapping=cell,
+                    project_id=instance.project_id or "", user_id=instance.user_id)
         if len(batch) < max_count:
             return None
         return batch[-1].uuid
@@ -415,7 +421,7 @@ class CellV2Commands(_Command):
                             verbose: bool = False) -> str | None:
         main_db = self._dbs.main()
         with main_db.connect() as cconn:
-            hosts = common.compute_node_hosts(cconn)
+            hosts = compute_nodes.get_hosts(cconn)
         if not hosts:
             print("No hosts found to map to cell, exiting.")
             return None
@@ -451,7 +457,7 @@ class CellV2Commands(_Command):
                 host_mappings.create(conn, host, cell)
         with main_db.begin() as cconn:
             for host in missing:
-                common.set_compute_nodes_mapped(cconn, mapped=1, host=host)
+                compute_nodes.set_mapped(cconn, 1, host=host)
         if verbose:
             print(cell.uuid)
         return cell.uuid
@@ -488,13 +494,14 @@ class CellV2Commands(_Command):
         if cell is None:
             say(f"Instance {uuid} is not mapped to a cell")
             return 2
-        with self._dbs.cell(cell).connect() as cconn:
-            deleted = common.instance_deleted(cconn, uuid)
-        if deleted is None:
+        try:
+            with self._dbs.cell(cell).connect() as cconn:
+                instance = instances.get_by_uuid(cconn, uuid)
+        except exception.InstanceNotFound:
             say(f"The instance with uuid {uuid} has been archived.")
             say("However its instance_mapping remains.")
             return 4
-        if deleted:
+        if instance.deleted:
             say(f"The instance with uuid {uuid} has been deleted.")
             say("Execute `nova-manage db archive_deleted_rows` command to archive this "
                 "deleted instance and remove its instance_mapping.")
@@ -596,7 +603,7 @@ class CellV2Commands(_Command):
                 return 2
             if instance_mappings.count_by_cell_id(conn, cell.id):
                 with self._dbs.cell(cell).connect() as cconn:
-                    live = common.count_live_instances(cconn)
+                    live = instances.count(cconn)
                 if live:
                     print(f"There are existing instances mapped to cell with uuid {cell_uuid}.")
                     return 3
@@ -610,7 +617,7 @@ class CellV2Commands(_Command):
             if hosts:
                 # Unmapped compute nodes can be discovered again, in another cell.
                 with self._dbs.cell(cell).begin() as cconn:
-                    common.set_compute_nodes_mapped(cconn, mapped=0)
+                    compute_nodes.set_mapped(cconn, 0)
                 host_mappings.destroy_by_cell_id(conn, cell.id)
             cell_mappings.destroy(conn, cell.uuid)
         return 0
@@ -782,7 +789,7 @@ class CellV2Commands(_Command):
                 added: list[str] = []
                 node_ids: list[int] = []
                 if by_service:
-                    for host in common.compute_service_hosts(cconn):
+                    for host in services.get_compute_hosts(cconn):
                         if host in mapped:
                             continue
                         status(f"Creating host mapping for service {host}")
@@ -790,7 +797,7 @@ class CellV2Commands(_Command):
                         mapped.add(host)
                         added.append(host)
                 else:
-                    for node in common.unmapped_compute_nodes(cconn):
+                    for node in compute_nodes.get_unmapped(cconn):
                         status(f"Checking host mapping for compute host '{node.host}': {node.uuid}")
                         if node.host in added:
                             node_ids.append(node.id)
@@ -802,7 +809,7 @@ class CellV2Commands(_Command):
                         mapped.add(node.host)
                         added.append(node.host)
                         node_ids.append(node.id)
-            common.set_compute_nodes_mapped(cconn, mapped=1, ids=node_ids)
+            compute_nodes.set_mapped(cconn, 1, ids=node_ids)
         return added
 
     @args("--cell_uuid", "--cell-uuid", metavar="<cell_uuid>", dest="cell_uuid",
@@ -853,10 +860,10 @@ class CellV2Commands(_Command):
                 print(f"The host {host} was not found in the cell {cell_uuid}.")
                 return 3
             with self._dbs.cell(cell).begin() as cconn:
-                if common.count_live_instances(cconn, host=host):
+                if instances.count(cconn, host=host):
                     print(f"There are instances on the host {host}.")
                     return 4
-                common.set_compute_nodes_mapped(cconn, mapped=0, host=host)
+                compute_nodes.set_mapped(cconn, 0, host=host)
             host_mappings.destroy(conn, host)
         return 0
 

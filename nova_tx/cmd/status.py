@@ -28,6 +28,7 @@ from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
 from nova_tx.db import migration
 from nova_tx.db.api import cell_mappings, host_mappings
+from nova_tx.db.main import compute_nodes
 from nova_tx.objects.cell_mapping import CellMapping
 
 PROG = "nova-status"
@@ -140,7 +141,7 @@ class UpgradeCommands:
                     continue
                 try:
                     with self._dbs.cell(cell).connect() as cconn:
-                        computes += common.count_compute_nodes(cconn)
+                        computes += compute_nodes.count(cconn)
                 except (db_exception.DBConnectionError, common.OneLineError) as e:
                     return Result(Code.FAILURE, "Cannot count the compute nodes of cell "
                                   f"{cell.identity}: {common.format_message(e)}")

@@ -7,41 +7,29 @@ same ``nova.conf`` tunes nova-tx as it tunes Nova.
 from __future__ import annotations
 
 import logging
-import re
 
 import sqlalchemy as sa
 from sqlalchemy import event, pool
 from sqlalchemy.engine import URL, make_url
 
 from nova_tx.db.exception import DBConnectionError, duplicate_entry_from
+from nova_tx.objects import cell_mapping
 
 LOG = logging.getLogger(__name__)
 
 #: SQLAlchemy backend names of MySQL and its MariaDB dialect (mariadb+pymysql://).
 MYSQL_BACKENDS = ("mysql", "mariadb")
-MASK = "****"
-_PLACEHOLDER = "NovaTxMaskedPassword"
-
-# Without a password in the URL the connection string shows no secret; with one, it is
-# replaced in every message and log line.
-_PASSWORD_IN_URL = re.compile(r"(?P<prefix>://[^:/@]*:)(?P<password>[^@]*)(?P<suffix>@)")
 
 
 def mask_password(url: str | URL) -> str:
-    """``url`` as text with its password replaced by ``****``, for messages and logs."""
+    """``url`` as text with its password replaced by ``****``, for messages and logs.
+
+    A URL object is rendered first; the masking is ``cell_mapping.mask_password``'s, the
+    one masker of database and bus URLs, which keeps a text URL as written.
+    """
     if isinstance(url, URL):
-        parsed = url
-    else:
-        try:
-            parsed = make_url(url)
-        except sa.exc.ArgumentError:
-            return _PASSWORD_IN_URL.sub(rf"\g<prefix>{MASK}\g<suffix>", url)
-    if parsed.password is None:
-        return parsed.render_as_string(hide_password=False)
-    # render_as_string() would percent-encode the mask; a placeholder of plain letters
-    # survives rendering and is swapped for the mask afterwards.
-    rendered = parsed.set(password=_PLACEHOLDER).render_as_string(hide_password=False)
-    return rendered.replace(f":{_PLACEHOLDER}@", f":{MASK}@", 1)
+        url = url.render_as_string(hide_password=False)
+    return cell_mapping.mask_password(url)
 
 
 def create_engine(

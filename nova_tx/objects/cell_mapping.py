@@ -225,22 +225,51 @@ def _host_parts(netloc: str) -> dict[str, str | None]:
     }
 
 
-def mask_password(url: str) -> str:
-    """``url`` with every password of its network location replaced by ``****``.
+#: What a password is replaced with in messages, logs and ``list_cells``.
+MASK = "****"
 
-    Nova's ``list_cells`` masking, applied to each host of a multi-host URL.
+
+def mask_password(url: str) -> str:
+    """``url`` as written, with every password in it replaced by ``****``.
+
+    The one masker of nova-tx, for database and bus URLs alike. A password is what
+    SQLAlchemy reads as one (``_SA_URL``: up to the first ``@`` after the first ``:``, so
+    ``postgresql://user@server:pw@host/db`` has the password ``pw``) and, in a bus URL
+    with several hosts, the password of each host; where the two readings differ both
+    are masked, since a masker must rather hide too much than too little.
     """
+    spans = []
+    match = _SA_URL.match(url)
+    if match and match.group("password") is not None:
+        spans.append(match.span("password"))
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    hosts, remainder = _split_netloc(rest)
-    masked = []
-    for host in hosts:
-        userinfo = _USERINFO.match(host)
-        if userinfo and ":" in host[:userinfo.end()]:
-            host = host.split(":", 1)[0] + ":****@" + host[userinfo.end():]
-        masked.append(host)
-    return scheme + sep + ",".join(masked) + remainder
+    if sep:
+        hosts, _ = _split_netloc(rest)
+        start = len(scheme) + len(sep)
+        for host in hosts:
+            userinfo = _USERINFO.match(host)
+            if userinfo:
+                colon = host.find(":", 0, userinfo.end())
+                if colon != -1:
+                    spans.append((start + colon + 1, start + userinfo.end() - 1))
+            start += len(host) + 1  # and the comma after it
+    masked, end = [], 0
+    for span_start, span_end in _merge(spans):
+        masked += [url[end:span_start], MASK]
+        end = span_end
+    masked.append(url[end:])
+    return "".join(masked)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping ``(start, end)`` spans joined, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def cell0_database_connection(connection: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from unittest import mock
@@ -18,6 +20,7 @@ from twisted.trial import unittest
 from nova_tx import exception
 from nova_tx.cmd import manage
 from nova_tx.db import migration
+from nova_tx.db.api import cell_mappings, host_mappings
 from nova_tx.db.main import models as main_models
 from nova_tx.objects.cell_mapping import CellMapping
 from tests.cmd import CommandTestCase, Deployment, Outcome, run_main
@@ -387,10 +390,93 @@ def _check_hosts(expected: Callable[[dict], dict]):
     return check
 
 
-def _simulate_concurrent_discovery(dep, ctx):
-    # Another discover_hosts maps host1 between our read and our insert.
-    dep.add_host_mapping("host1", ctx["cell1"])
-    ctx["patch"] = mock.patch("nova_tx.db.api.host_mappings.get_hosts", return_value=set())
+# --- another discover_hosts at the same time -------------------------------------------
+#
+# Two discover_hosts at once can both read that a host is unmapped and both insert its
+# mapping: the unique constraint on host_mappings.host refuses the second insert, and
+# the command ends with 2. The tests make the other run's insert really happen between
+# this run's read of the host mappings and its insert:
+#
+# - On PostgreSQL and MariaDB, with a real concurrent transaction: the test locks
+#   compute_nodes in the cell database, which discover_hosts reads after the host
+#   mappings and before inserting. Once the command waits on that lock, the test maps
+#   the host in a transaction of its own (as the other discover_hosts would), commits,
+#   and releases the lock.
+# - On SQLite that cannot happen: a transaction whose snapshot has been overtaken by
+#   another connection's commit cannot write (SQLITE_BUSY_SNAPSHOT), so a real
+#   concurrent commit ends the command with "database is locked", not with a
+#   duplicate. A trigger on host_mappings inserts the other run's row instead, in the
+#   command's own transaction, just before the command's insert.
+
+def map_host_before_insert(dep: Deployment, host: str) -> None:
+    """SQLite: the API database inserts ``host``'s mapping right before the command does."""
+    with dep.engine(dep.api_url).begin() as conn:
+        # No recursion: SQLite's triggers do not fire for their own inserts by default.
+        conn.exec_driver_sql(
+            "CREATE TRIGGER another_discover_hosts BEFORE INSERT ON host_mappings "
+            f"WHEN NEW.host = '{host}' BEGIN "
+            "INSERT INTO host_mappings (host, cell_id, created_at) "
+            "VALUES (NEW.host, NEW.cell_id, CURRENT_TIMESTAMP); END")
+
+
+#: Sessions of this database waiting for a lock on compute_nodes, per backend.
+_WAITING_FOR_COMPUTE_NODES = {
+    "postgresql": "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = "
+                  "pg_locks.relation JOIN pg_database ON pg_database.oid = pg_locks.database "
+                  "WHERE NOT pg_locks.granted AND pg_class.relname = 'compute_nodes' "
+                  "AND pg_database.datname = current_database()",
+    "mysql": "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() "
+             "AND state LIKE 'Waiting for table%' AND info LIKE '%compute_nodes%'",
+}
+
+
+def run_while_mapping_host(test: ManageCase, backend: str, cell_url: str, cell_uuid: str,
+                           host: str, *argv: str) -> Outcome:
+    """PostgreSQL, MariaDB: run the command while another transaction maps ``host``.
+
+    The other transaction commits while the command, having read the host mappings,
+    waits for the lock the test holds on compute_nodes.
+    """
+    dep = test.dep
+    cell_db = dep.engine(cell_url)
+    result: dict = {}
+
+    def command() -> None:
+        try:
+            result["outcome"] = test.run_cmd(*argv)
+        except BaseException as e:  # re-raised in the test's thread
+            result["error"] = e
+
+    thread = threading.Thread(target=command, name="discover_hosts")
+    with cell_db.connect() as lock, cell_db.connect() as monitor:
+        if backend == "postgresql":
+            lock.exec_driver_sql("LOCK TABLE compute_nodes IN ACCESS EXCLUSIVE MODE")
+        else:
+            lock.exec_driver_sql("LOCK TABLES compute_nodes WRITE")
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not monitor.execute(sa.text(_WAITING_FOR_COMPUTE_NODES[backend])).scalar():
+                monitor.rollback()
+                if not thread.is_alive():
+                    test.fail("the command ended before it read compute_nodes: "
+                              f"{result.get('outcome') or result.get('error')}")
+                if time.monotonic() > deadline:
+                    test.fail("the command did not wait for the lock on compute_nodes")
+                time.sleep(0.01)
+            with dep.engine(dep.api_url).begin() as conn:
+                host_mappings.create(conn, host, cell_mappings.get_by_uuid(conn, cell_uuid))
+        finally:
+            if backend == "postgresql":
+                lock.rollback()
+            else:
+                lock.exec_driver_sql("UNLOCK TABLES")
+            thread.join(60)
+    if thread.is_alive():
+        test.fail("the command did not end after the lock was released")
+    if "error" in result:
+        raise result["error"]
+    return result["outcome"]
 
 
 DISCOVER_HOSTS_CASES = [
@@ -419,7 +505,8 @@ DISCOVER_HOSTS_CASES = [
          setup=compose(lambda dep, ctx: dep.add_service(dep.main_url, "ironic1")),
          check=_check_hosts(lambda c: {"ironic1": c["cell1"]})),
     Case("duplicate_host_mapping", ["cell_v2", "discover_hosts"], 2,
-         setup=compose(_simulate_concurrent_discovery, base=two_unmapped_nodes),
+         setup=compose(lambda dep, ctx: map_host_before_insert(dep, "host1"),
+                       base=two_unmapped_nodes),
          out=("ERROR: Duplicate host mapping was encountered.",)),
     Case("unknown_cell", ["cell_v2", "discover_hosts", "--cell_uuid", UNKNOWN_UUID], 1,
          setup=one_cell, out=(f"Cell with uuid {UNKNOWN_UUID} was not found.",)),
@@ -562,9 +649,16 @@ DELETE_HOST_CASES = [
 ]
 
 
-def _unexpected_error(dep, ctx):
-    ctx["patch"] = mock.patch.object(migration, "db_version",
-                                     side_effect=RuntimeError("kaboom"))
+def damage_version_table(dep: Deployment, ctx: dict | None = None) -> None:
+    """A main database whose alembic_version table lost its column: reading fails."""
+    dep.migrated("nova.sqlite", "main")
+    with dep.engine(dep.main_url).begin() as conn:
+        conn.exec_driver_sql(
+            "ALTER TABLE alembic_version RENAME COLUMN version_num TO version")
+
+
+#: The last line of the traceback a damaged version table gives.
+VERSION_TABLE_ERROR = "OperationalError) no such column: alembic_version.version_num"
 
 
 CLI_CASES = [
@@ -581,8 +675,8 @@ CLI_CASES = [
     Case("help", ["cell_v2", "create_cell", "--help"], 0,
          out=("--transport-url", "--database_connection", "--disabled")),
     Case("unexpected_error_prints_traceback", ["db", "version"], 255,
-         setup=compose(_unexpected_error, base=api_only),
-         out=("An error has occurred:\nTraceback", "RuntimeError: kaboom")),
+         setup=compose(damage_version_table, base=api_only),
+         out=("An error has occurred:\nTraceback", VERSION_TABLE_ERROR)),
     Case("missing_api_database_connection", ["cell_v2", "list_cells"], 255,
          setup=compose(conf(api_database={"connection": None}), base=api_only),
          one_line_error=True, err=("nova-manage:", "[api_database] connection is not set")),
@@ -621,10 +715,6 @@ class ManageCase(CommandTestCase):
     def run_case(self, case: Case) -> None:
         ctx = case.setup(self.dep) if case.setup else {}
         ctx.setdefault("conf", self.dep.conf_path)
-        patch = ctx.pop("patch", None)
-        if patch is not None:
-            patch.start()
-            self.addCleanup(patch.stop)
         outcome = self.run_cmd(*_argv(case, ctx), config=case.config)
         if case.one_line_error:
             self.assertOneLineError(outcome, case.rc, *case.err)
@@ -808,9 +898,10 @@ class ConfigurationErrorTest(ManageCase):
 
     def test_post_mortem_enters_the_debugger(self):
         api_only(self.dep)
+        damage_version_table(self.dep)
         calls = []
-        with mock.patch.object(migration, "db_version", side_effect=RuntimeError("kaboom")), \
-                mock.patch("pdb.post_mortem", side_effect=calls.append):
+        # The debugger itself is the one thing replaced: it would wait on the terminal.
+        with mock.patch("pdb.post_mortem", side_effect=calls.append):
             outcome = self.run_cmd("--post-mortem", "db", "version")
         self.assertEqual(255, outcome.rc)
         self.assertEqual(1, len(calls))
@@ -927,10 +1018,14 @@ class ServerDatabaseFlowMixin:
         self.assertOutcome(self.run_cmd("api_db", "sync"), 0)
         self.assertOutcome(self.run_cmd("db", "sync", "--local_cell"), 0)
         cell1 = dep.add_cell("cell1", main_url, dep.transport_url)
-        dep.add_host_mapping("host1", cell1)
         dep.add_compute_node(main_url, "host1")
-        with mock.patch("nova_tx.db.api.host_mappings.get_hosts", return_value=set()):
-            outcome = self.run_cmd("cell_v2", "discover_hosts")
+        argv = ("cell_v2", "discover_hosts")
+        if self.backend == "sqlite":
+            map_host_before_insert(dep, "host1")
+            outcome = self.run_cmd(*argv)
+        else:
+            outcome = run_while_mapping_host(self, self.backend, main_url, cell1, "host1",
+                                             *argv)
         self.assertOutcome(outcome, 2, out=("Duplicate host mapping",))
         self.assertEqual({"host1": 0}, dep.compute_nodes_mapped(main_url))
 

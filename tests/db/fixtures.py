@@ -135,16 +135,21 @@ def engine_for(testcase, url: str, **kwargs) -> sa.Engine:
     return engine
 
 
-def migrated_database_url(testcase, backend: str, database: str) -> str:
+def migrated_database_url(testcase, backend: str, database: str,
+                          purpose: str = "shared") -> str:
     """A database of ``backend`` upgraded to ``database``'s head, shared for the run.
 
     Migrating ~40 tables costs about a second on a server, so tests that only read the
     schema, or write rows with names of their own, share one database per backend and
     schema; it is dropped when the process exits. Tests that need an empty or
     untouched database use :func:`fresh_database_url`.
+
+    Tests that count rows cannot share with those that leave rows behind: they name a
+    ``purpose`` of their own, get a database that only tests of that purpose use, and
+    roll back what they write.
     """
     require_backend(testcase, backend)
-    return _migrated(backend, database)
+    return _migrated(backend, database, purpose)
 
 
 def migrated_sqlite_file(database: str) -> str:

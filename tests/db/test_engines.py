@@ -10,6 +10,7 @@ from twisted.trial import unittest
 from nova_tx.db import engines
 from nova_tx.db.exception import DBConnectionError, DBDuplicateEntry
 from nova_tx.db.main import models
+from nova_tx.objects import cell_mapping
 from tests.db.fixtures import (
     ADMIN_URLS,
     engine_for,
@@ -41,6 +42,22 @@ class MaskPasswordTests(unittest.SynchronousTestCase):
     def test_unparsable_url_still_masked(self):
         self.assertEqual("not a url://nova:****@host",
                          engines.mask_password("not a url://nova:secret@host"))
+
+    def test_user_name_with_an_at_sign(self):
+        # SQLAlchemy reads "nova@server" as the user name and "secret" as the password.
+        self.assertEqual("postgresql://nova@server:****@host/nova",
+                         engines.mask_password("postgresql://nova@server:secret@host/nova"))
+
+    def test_text_url_kept_as_written(self):
+        url = "postgresql://nova:secret@host/nova?sslmode=require&application_name=nova"
+        self.assertEqual(
+            "postgresql://nova:****@host/nova?sslmode=require&application_name=nova",
+            engines.mask_password(url))
+
+    def test_same_masking_as_cell_mappings(self):
+        for url in ("mysql+pymysql://nova:secret@host/nova", "rabbit://a:pa@h1,b:pb@h2/",
+                    "postgresql://u:p/w@h/nova", "none:///"):
+            self.assertEqual(cell_mapping.mask_password(url), engines.mask_password(url))
 
 
 class CheckConnectionTests(unittest.SynchronousTestCase):

@@ -151,5 +151,7 @@ class MaskPasswordTest(unittest.SynchronousTestCase):
             ("rabbit://u@h/", "rabbit://u@h/"),
             ("none:///", "none:///"),
             ("sqlite:////var/lib/nova.sqlite", "sqlite:////var/lib/nova.sqlite"),
+            # SQLAlchemy's reading: user "u@server", password "secret".
+            ("postgresql://u@server:secret@h/nova", "postgresql://u@server:****@h/nova"),
         ]:
             self.assertEqual(masked, mask_password(url))
