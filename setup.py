@@ -52,9 +52,11 @@ setup(
     # ship with the package.
     packages=find_namespace_packages(include=["nova_tx", "nova_tx.*"]) + ["twisted.plugins"],
     package_data={"nova_tx.db.api.migrations": ["*.mako"],
-                  "nova_tx.db.main.migrations": ["*.mako"]},
+                  "nova_tx.db.main.migrations": ["*.mako"],
+                  # The AMQP 0-9-1 protocol definition the txamqp transport loads.
+                  "nova_tx.bus": ["specs/*.xml"]},
     install_requires=_requirements(),
-    extras_require={"test": ["hypothesis", "ruff"]},
+    extras_require={"test": ["hypothesis", "ruff", "oslo.messaging"]},
     ext_modules=cythonize(
         _extensions(), language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},

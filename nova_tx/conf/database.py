@@ -6,6 +6,8 @@ both groups.
 """
 from oslo_config import cfg
 
+from nova_tx.conf.base import register_group_opts
+
 database = cfg.OptGroup(
     "database",
     title="Cell database options",
@@ -71,8 +73,7 @@ def _db_opts() -> list[cfg.Opt]:
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     for group in (database, api_database):
-        conf.register_group(group)
-        conf.register_opts(_db_opts(), group=group)
+        register_group_opts(conf, group, _db_opts())
 
 
 def list_opts() -> dict:

@@ -5,6 +5,8 @@ daemons accept them as Nova's do; nothing else reads them.
 """
 from oslo_config import cfg
 
+from nova_tx.conf.base import register_group_opts
+
 remote_debug = cfg.OptGroup(
     "remote_debug",
     title="Remote debugging",
@@ -26,8 +28,7 @@ cli_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(remote_debug)
-    conf.register_cli_opts(cli_opts, group=remote_debug)
+    register_group_opts(conf, remote_debug, cli_opts, cli=True)
 
 
 def list_opts() -> dict:

@@ -58,6 +58,9 @@ class WheelTest(unittest.SynchronousTestCase):
             self.assertIn(base + "script.py.mako", self.names)
             self.assertTrue(any(n.startswith(base + "versions/") for n in self.names))
 
+    def test_amqp_spec_is_in_the_wheel(self):
+        self.assertIn("nova_tx/bus/specs/amqp0-9-1.stripped.extended.xml", self.names)
+
     def test_plugins_are_in_the_wheel(self):
         self.assertIn("twisted/plugins/nova_tx_services.py", self.names)
         self.assertNotIn("twisted/plugins/__init__.py", self.names)

@@ -114,6 +114,8 @@ class OptionListTest(unittest.SynchronousTestCase):
 
 
 def _render(value) -> str:
+    if isinstance(value, list):
+        return ",".join(_render(v) for v in value)
     if value is None:
         return "<None>"
     if isinstance(value, bool):

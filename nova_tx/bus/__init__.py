@@ -1,0 +1,1 @@
+"""The message bus: transports (memory, AMQP), RPC, notifications."""
