@@ -194,3 +194,22 @@ def oslo_amqp_driver(exchange: str = "nova"):
 def envelope_bytes(envelope: dict) -> bytes:
     """The AMQP body kombu would publish for oslo's envelope dict (JSON)."""
     return json.dumps(envelope).encode("utf-8")
+
+
+def assert_same_envelope(test, theirs: dict, ours: dict, same_values: tuple[str, ...]
+                         ) -> tuple[dict, dict]:
+    """Check that our oslo.messaging envelope has the keys of theirs (context keys may
+    be a superset) and equal ``same_values``; return the two unpacked messages."""
+    test.assertEqual(set(theirs), set(ours))
+    test.assertEqual(theirs["oslo.version"], ours["oslo.version"])
+    their_message = json.loads(theirs["oslo.message"])
+    our_message = json.loads(ours["oslo.message"])
+
+    def plain(message: dict) -> set[str]:
+        return {k for k in message if not k.startswith("_context_")}
+
+    test.assertEqual(plain(their_message), plain(our_message))
+    test.assertLessEqual(set(their_message) - plain(their_message), set(our_message))
+    for key in same_values:
+        test.assertEqual(their_message[key], our_message[key], key)
+    return their_message, our_message
