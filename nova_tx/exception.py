@@ -70,6 +70,14 @@ class MarkerNotFound(NotFound):
     msg_fmt = "Marker %(marker)s could not be found."
 
 
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class HostBinaryNotFound(NotFound):
+    msg_fmt = "Could not find binary %(binary)s on host %(host)s."
+
+
 def one_line(error: BaseException) -> str:
     """An error's message on one line, for a log line or a command's last word."""
     message = error.format_message() if isinstance(error, NovaException) else str(error)

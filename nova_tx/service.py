@@ -91,6 +91,12 @@ class NovaService(service.MultiService):
         await self.prepare()
         for child in self:
             child.startService()
+            if isinstance(child, NovaService):
+                # One after the other: in the all-in-one the compute's first call
+                # must find the conductor already consuming.
+                await child.started
+                if child.exit_code:
+                    return
         LOG.info("%s started", self.binary)
 
     def _start_failed(self, failure) -> None:

@@ -84,6 +84,24 @@ class AllInOneTest(unittest.SynchronousTestCase):
 
         self.assertIn(migration.head_revision("main"), result.stdout)
 
+    def test_services_record_themselves_the_compute_through_the_conductor(self):
+        daemon, _ = self.start()
+        for binary in ("nova-conductor", "nova-scheduler", "nova-compute"):
+            daemon.wait_for(r"%s on \S+ recorded as service \d+" % binary, timeout=15)
+        self.assertEqual(0, daemon.stop(timeout=5))
+        output = daemon.output()
+        self.assertNotIn("heartbeat failed", output)
+        import sqlite3
+
+        db = sqlite3.connect(os.path.join(self.checkout, "var", "nova.sqlite"))
+        try:
+            rows = db.execute("SELECT binary, topic FROM services WHERE deleted = 0 "
+                              "ORDER BY binary").fetchall()
+        finally:
+            db.close()
+        self.assertEqual([("nova-compute", "compute"), ("nova-conductor", "conductor"),
+                          ("nova-scheduler", "scheduler")], rows)
+
     def test_unreachable_database_is_one_line_and_status_1(self):
         conf = write_config(self, (
             "[DEFAULT]\nosapi_compute_listen_port = 0\ntransport_url = memory://\n"

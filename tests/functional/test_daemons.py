@@ -1,5 +1,6 @@
 """The daemons as an operator runs them: console scripts and twistd plugins."""
 import os
+import shutil
 import signal
 import tempfile
 
@@ -7,11 +8,13 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
+from tests.db.fixtures import migrated_sqlite_file
 from tests.helpers import Daemon, http_get_json, run, write_config
 
 API_CONF = """[DEFAULT]
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = 0
+transport_url = memory://
 """
 
 LOGGING_CONF = """[loggers]
@@ -56,11 +59,24 @@ class ConsoleScriptTest(unittest.SynchronousTestCase):
 
     def test_every_daemon_starts_logs_and_stops(self):
         conf = write_config(self, API_CONF)
+        database = os.path.join(os.path.dirname(conf), "nova.sqlite")
+        shutil.copy(migrated_sqlite_file("main"), database)
+        with open(conf, "a") as f:
+            f.write("[database]\nconnection = sqlite:///%s\n" % database)
         for program in DAEMONS:
             daemon = Daemon(self, program, ["--config-file", conf])
             daemon.wait_for("%s started" % program)
             self.assertEqual(0, daemon.stop(timeout=5), program)
             self.assertIn("Starting %s (nova-tx" % program, daemon.output())
+
+    def test_conductor_without_database_is_one_line(self):
+        conf = write_config(self, API_CONF)
+        result = run("nova-conductor", ["--config-file", conf], timeout=30)
+        self.assertEqual(1, result.returncode)
+        output = result.stdout + result.stderr
+        self.assertIn("nova-conductor failed to start: Invalid configuration: [database] "
+                      "connection is not set", output)
+        self.assertNotIn("Traceback", output)
 
     def test_debug_and_log_file_options(self):
         conf = write_config(self, API_CONF)
@@ -79,9 +95,9 @@ class ConsoleScriptTest(unittest.SynchronousTestCase):
     def test_log_dir_names_the_file_after_the_program(self):
         conf = write_config(self, API_CONF)
         log_dir = os.path.dirname(conf)
-        daemon = Daemon(self, "nova-scheduler", ["--config-file", conf, "--log-dir", log_dir])
-        log_file = os.path.join(log_dir, "nova-scheduler.log")
-        self.assertTrue(_wait_file(log_file, "nova-scheduler started"))
+        daemon = Daemon(self, "nova-compute", ["--config-file", conf, "--log-dir", log_dir])
+        log_file = os.path.join(log_dir, "nova-compute.log")
+        self.assertTrue(_wait_file(log_file, "nova-compute started"))
         self.assertEqual(0, daemon.stop())
 
     def test_log_config_append_takes_over(self):

@@ -5,11 +5,22 @@ Plain functions of a Connection to a cell's database (see
 """
 from __future__ import annotations
 
+import uuid as uuid_module
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 
+from nova_tx import exception
 from nova_tx.db.main import models
+from nova_tx.db.types import utcnow
+from nova_tx.objects.service import Service
 
 services = models.Service.__table__
+
+#: Columns a service (or the conductor on its behalf) may change with ``update``;
+#: the counters and timestamps are the DB layer's business.
+UPDATABLE = frozenset({"topic", "disabled", "disabled_reason", "forced_down", "version"})
 
 
 def get_compute_hosts(conn: sa.Connection) -> list[str]:
@@ -20,3 +31,66 @@ def get_compute_hosts(conn: sa.Connection) -> list[str]:
         .where(services.c.host.is_not(None))
         .order_by(services.c.id))
     return list(dict.fromkeys(rows.scalars()))
+
+
+def _from_row(row: sa.Row) -> Service:
+    return Service(
+        id=row.id, uuid=row.uuid, host=row.host, binary=row.binary, topic=row.topic,
+        report_count=row.report_count, disabled=bool(row.disabled),
+        disabled_reason=row.disabled_reason, forced_down=bool(row.forced_down),
+        version=row.version or 0, last_seen_up=row.last_seen_up,
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+def get(conn: sa.Connection, service_id: int) -> Service:
+    row = conn.execute(sa.select(services).where(services.c.id == service_id)
+                       .where(services.c.deleted == 0)).one_or_none()
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return _from_row(row)
+
+
+def get_by_host_and_binary(conn: sa.Connection, host: str, binary: str) -> Service:
+    row = conn.execute(sa.select(services).where(services.c.host == host)
+                       .where(services.c.binary == binary)
+                       .where(services.c.deleted == 0)).one_or_none()
+    if row is None:
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+    return _from_row(row)
+
+
+def create(conn: sa.Connection, *, host: str, binary: str, topic: str | None,
+           version: int = 0, disabled: bool = False, disabled_reason: str | None = None,
+           uuid: str | None = None) -> Service:
+    """A new record; a live one for the same host and binary is ``DBDuplicateEntry``."""
+    result = conn.execute(services.insert().values(
+        host=host, binary=binary, topic=topic, version=version, disabled=disabled,
+        disabled_reason=disabled_reason, uuid=uuid or str(uuid_module.uuid4()),
+        report_count=0, forced_down=False, deleted=0, created_at=utcnow()))
+    return get(conn, result.inserted_primary_key[0])
+
+
+def update(conn: sa.Connection, service_id: int, values: Mapping[str, Any]) -> Service:
+    unknown = set(values) - UPDATABLE
+    if unknown:
+        raise exception.Invalid("Cannot update service fields: %s" % ", ".join(sorted(unknown)))
+    if values:
+        result = conn.execute(services.update().where(services.c.id == service_id)
+                              .where(services.c.deleted == 0)
+                              .values(updated_at=utcnow(), **values))
+        if result.rowcount == 0:
+            raise exception.ServiceNotFound(service_id=service_id)
+    return get(conn, service_id)
+
+
+def report(conn: sa.Connection, service_id: int) -> Service:
+    """One heartbeat: ``report_count`` goes up and, with it, ``last_seen_up`` (Nova's
+    DB layer does the same when it sees the counter change)."""
+    now = utcnow()
+    result = conn.execute(services.update().where(services.c.id == service_id)
+                          .where(services.c.deleted == 0)
+                          .values(report_count=services.c.report_count + 1,
+                                  last_seen_up=now, updated_at=now))
+    if result.rowcount == 0:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return get(conn, service_id)

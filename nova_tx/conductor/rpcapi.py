@@ -1,0 +1,80 @@
+"""Client side of the conductor's RPC API (topic ``conductor``).
+
+As Nova's rpcapi modules: ``VERSION`` is the newest version this client speaks and
+``[upgrade_levels] conductor`` caps what it sends during a rolling upgrade.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_config import cfg
+from twisted.internet import defer
+
+from nova_tx.bus.interfaces import ITransport
+from nova_tx.bus.rpc import RPCClient, Target, version_cap_from_upgrade_level
+from nova_tx.context import RequestContext
+from nova_tx.objects.service import Service
+
+RPC_TOPIC = "conductor"
+
+
+class ConductorAPI:
+    """Version history: see ``nova_tx.conductor.manager.ConductorManager``."""
+
+    VERSION = "1.0"
+    #: Release names an operator may pin ``[upgrade_levels] conductor`` to.
+    VERSION_ALIASES: dict[str, str] = {}
+
+    def __init__(self, transport: ITransport, conf: cfg.ConfigOpts, *, reactor: Any = None,
+                 timeout: float | None = None):
+        cap = version_cap_from_upgrade_level(
+            "conductor", conf.upgrade_levels.conductor, self.VERSION_ALIASES)
+        self.client = RPCClient(transport, Target(topic=RPC_TOPIC, version=self.VERSION),
+                                version_cap=cap, conf=conf, reactor=reactor, timeout=timeout,
+                                # A lost race to create a record is DBDuplicateEntry
+                                # on both sides of the bus.
+                                allowed_remote_exmods=("nova_tx.db.exception",))
+
+    def _call(self, ctxt: Any, method: str, **kwargs: Any) -> defer.Deferred:
+        prepared = self.client.prepare(version="1.0")
+        d = prepared.call(ctxt, method, **kwargs)
+        return d.addCallback(Service.from_primitive)
+
+    def service_get_by_host_and_binary(self, ctxt: Any, host: str, binary: str
+                                       ) -> defer.Deferred:
+        return self._call(ctxt, "service_get_by_host_and_binary", host=host, binary=binary)
+
+    def service_create(self, ctxt: Any, values: dict[str, Any]) -> defer.Deferred:
+        return self._call(ctxt, "service_create", values=values)
+
+    def service_update(self, ctxt: Any, service_id: int, values: dict[str, Any]
+                       ) -> defer.Deferred:
+        return self._call(ctxt, "service_update", service_id=service_id, values=values)
+
+    def service_report(self, ctxt: Any, service_id: int) -> defer.Deferred:
+        return self._call(ctxt, "service_report", service_id=service_id)
+
+
+class ConductorServiceRecords:
+    """``ServiceRecords`` through the conductor, for services without a database."""
+
+    def __init__(self, api: ConductorAPI, ctxt: Any = None):
+        self.api = api
+        self._ctxt = ctxt
+
+    @property
+    def ctxt(self) -> Any:
+        # A fresh admin context per call, so each heartbeat has its own request id.
+        return self._ctxt if self._ctxt is not None else RequestContext(is_admin=True)
+
+    def get_by_host_and_binary(self, host: str, binary: str) -> defer.Deferred:
+        return self.api.service_get_by_host_and_binary(self.ctxt, host, binary)
+
+    def create(self, values: dict[str, Any]) -> defer.Deferred:
+        return self.api.service_create(self.ctxt, values)
+
+    def update(self, service_id: int, values: dict[str, Any]) -> defer.Deferred:
+        return self.api.service_update(self.ctxt, service_id, values)
+
+    def report(self, service_id: int) -> defer.Deferred:
+        return self.api.service_report(self.ctxt, service_id)

@@ -1,0 +1,1 @@
+"""Service groups: services record themselves, heartbeat, and are judged up or down."""
