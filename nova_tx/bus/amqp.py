@@ -677,7 +677,9 @@ class _Consumer:
             body=body, exchange=message.exchange, routing_key=message.routing_key,
             delivery_id=f"{attachment.tag}:{message.delivery_tag}",
             redelivered=bool(message.redelivered),
-            content_type=content.properties.get("content-type"))
+            content_type=content.properties.get("content-type"),
+            acknowledgeable=lambda: not (attachment.channel.closed
+                                         or not attachment.connection.alive))
         handled = defer.maybeDeferred(self._handler, incoming)
         handled.addCallback(_await_coroutine)
         self._in_flight.add(handled)

@@ -41,6 +41,11 @@ class IncomingMessage:
     delivery_id: str
     redelivered: bool = False
     content_type: str | None = None
+    #: Whether the delivery can still be acknowledged. False once the channel it came
+    #: on is gone: the broker has put the message back and will deliver it again, so a
+    #: handler that has not started its work yet should leave it to that delivery.
+    acknowledgeable: Callable[[], bool] = dataclasses.field(
+        default=lambda: True, compare=False, repr=False)
 
 
 Handler = Callable[[IncomingMessage], "defer.Deferred | None"]

@@ -758,13 +758,16 @@ class RPCServer(service.Service):
             func = self._find_method(request)
         except _Rejected as e:
             return self._reject(incoming, e)
-        if request.unique_id is not None:
-            if request.unique_id in self._recent_ids:
-                LOG.warning("RPC server %s: dropping duplicate %s (_unique_id %s)",
-                            self.name, request.describe(), request.unique_id)
-                return None
-            self._recent_ids.append(request.unique_id)
-        return self._slots.acquire().addCallback(self._run, request, func)
+        if self._is_duplicate(request):
+            return None
+        return self._slots.acquire().addCallback(self._run, incoming, request, func)
+
+    def _is_duplicate(self, request: _Request) -> bool:
+        if request.unique_id is not None and request.unique_id in self._recent_ids:
+            LOG.warning("RPC server %s: dropping duplicate %s (_unique_id %s)",
+                        self.name, request.describe(), request.unique_id)
+            return True
+        return False
 
     def _reject(self, incoming: IncomingMessage, rejected: _Rejected) -> defer.Deferred:
         """Log, tell the caller if it waits, and fail so that the transport drops it."""
@@ -836,8 +839,24 @@ class RPCServer(service.Service):
             error = exception.UnsupportedVersion(request.version, request.method)
         raise _Rejected(f"{error} ({request.describe()})", error, reply_to)
 
-    def _run(self, _slot, request: _Request, func: Callable) -> None:
-        """Start the method and return, so that the message is acknowledged now."""
+    def _run(self, _slot, incoming: IncomingMessage, request: _Request,
+             func: Callable) -> None:
+        """Start the method and return, so that the message is acknowledged now.
+
+        A request that waited for a slot while its connection dropped is left to the
+        broker's redelivery (the id is only remembered once dispatched, so that copy
+        is not taken for a duplicate): otherwise it would run twice.
+        """
+        if not incoming.acknowledgeable():
+            self._slots.release()
+            LOG.debug("RPC server %s: %s lost its connection before it started; the broker "
+                      "delivers it again", self.name, request.describe())
+            return
+        if self._is_duplicate(request):
+            self._slots.release()
+            return
+        if request.unique_id is not None:
+            self._recent_ids.append(request.unique_id)
         running = defer.Deferred.fromCoroutine(self._dispatch(request, func))
         self._running.add(running)
 

@@ -26,9 +26,9 @@ from nova_tx.bus.exception import (
     RPCVersionCapError,
     UnsupportedVersion,
 )
-from nova_tx.bus.interfaces import DEFAULT_EXCHANGE, FANOUT, TOPIC, Binding
+from nova_tx.bus.interfaces import DEFAULT_EXCHANGE, FANOUT, TOPIC, Binding, IncomingMessage
 from nova_tx.bus.memory import MemoryBroker, MemoryBus
-from nova_tx.bus.rpc import RPCClient, RPCServer, Target
+from nova_tx.bus.rpc import RPCClient, RPCServer, Target, serialize_msg
 from nova_tx.context import RequestContext
 from tests.bus import (
     Collector,
@@ -712,6 +712,29 @@ class MemoryRPCTest(RPCBehaviour, unittest.TestCase):
             transport.connect()
             self.addCleanup(transport.close)
         return transports
+
+    async def test_a_delivery_lost_before_dispatch_is_left_to_the_redelivery(self):
+        calc = Calculator()
+        server_t, _ = await self.transports(2)
+        server = await self.start_server(server_t, [calc])
+        body = serialize_msg({"method": "record", "args": {"value": 1}, "version": "5.0",
+                              "_unique_id": "u-lost-1"})
+
+        def delivery(number: int, live: bool) -> IncomingMessage:
+            return IncomingMessage(body=body, exchange="nova", routing_key=self.topic,
+                                   delivery_id=f"t:{number}", redelivered=number > 1,
+                                   acknowledgeable=lambda: live)
+
+        # Its connection went while it waited: not run, and not remembered as seen...
+        await defer.maybeDeferred(server._on_message, delivery(1, live=False))
+        await settle()
+        self.assertEqual([], calc.calls)
+        # ...so the broker's redelivery runs it, once.
+        await defer.maybeDeferred(server._on_message, delivery(2, live=True))
+        await wait_until(lambda: calc.calls)
+        await defer.maybeDeferred(server._on_message, delivery(3, live=True))
+        await settle()
+        self.assertEqual([1], calc.calls)
 
     async def test_queue_layout_is_oslo_messagings(self):
         server_t, client_t = await self.transports(2)
