@@ -839,6 +839,13 @@ class RPCServer(service.Service):
             error = exception.UnsupportedVersion(request.version, request.method)
         raise _Rejected(f"{error} ({request.describe()})", error, reply_to)
 
+    def _release_later(self) -> None:
+        # Not synchronously: a release hands the slot to the next waiter at once, so a
+        # backlog of requests that finish (or are skipped) without waiting, hundreds of
+        # stale deliveries after a reconnection say, would each release in one ever
+        # deeper call chain, past Python's recursion limit, and lose the slot.
+        self.reactor.callLater(0, self._slots.release)
+
     def _run(self, _slot, incoming: IncomingMessage, request: _Request,
              func: Callable) -> None:
         """Start the method and return, so that the message is acknowledged now.
@@ -848,12 +855,12 @@ class RPCServer(service.Service):
         is not taken for a duplicate): otherwise it would run twice.
         """
         if not incoming.acknowledgeable():
-            self._slots.release()
+            self._release_later()
             LOG.debug("RPC server %s: %s lost its connection before it started; the broker "
                       "delivers it again", self.name, request.describe())
             return
         if self._is_duplicate(request):
-            self._slots.release()
+            self._release_later()
             return
         if request.unique_id is not None:
             self._recent_ids.append(request.unique_id)
@@ -862,7 +869,7 @@ class RPCServer(service.Service):
 
         def finished(result):
             self._running.discard(running)
-            self._slots.release()
+            self._release_later()
             if isinstance(result, Failure):
                 LOG.error("RPC server %s: handling %s failed: %s", self.name,
                           request.describe(), result.getTraceback())

@@ -736,6 +736,27 @@ class MemoryRPCTest(RPCBehaviour, unittest.TestCase):
         await settle()
         self.assertEqual([1], calc.calls)
 
+    async def test_hundreds_of_skipped_deliveries_do_not_lose_the_slot(self):
+        # One slot, held by a waiting call, with many stale deliveries queued behind it:
+        # skipping them all must not recurse (and lose the slot) once it frees.
+        calc = Calculator()
+        server_t, client_t = await self.transports(2)
+        conf = make_conf(executor_thread_pool_size=1)
+        server = await self.start_server(server_t, [calc], conf=conf)
+        client = self.client(client_t)
+        waiting = client.call(self.ctxt, "wait")
+        await wait_until(lambda: calc.waiting == 1)
+        for number in range(2000):
+            body = serialize_msg({"method": "record", "args": {"value": number},
+                                  "version": "5.0", "_unique_id": f"stale-{number}"})
+            server._on_message(IncomingMessage(
+                body=body, exchange="nova", routing_key=self.topic,
+                delivery_id=f"stale:{number}", acknowledgeable=lambda: False))
+        calc.gate.callback(None)
+        self.assertEqual("done", await waiting)
+        self.assertEqual(3, await client.call(self.ctxt, "add", a=1, b=2))
+        self.assertEqual([("add", 1, 2)], calc.calls)
+
     async def test_queue_layout_is_oslo_messagings(self):
         server_t, client_t = await self.transports(2)
         server = await self.start_server(server_t, [Calculator()])
