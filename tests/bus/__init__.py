@@ -213,3 +213,16 @@ def assert_same_envelope(test, theirs: dict, ours: dict, same_values: tuple[str,
     for key in same_values:
         test.assertEqual(their_message[key], our_message[key], key)
     return their_message, our_message
+
+
+def memory_transports(testcase, count: int) -> list:
+    """``count`` connected MemoryBus "processes" sharing a fresh broker, which becomes
+    ``testcase.broker``; closed at cleanup."""
+    from nova_tx.bus.memory import MemoryBroker, MemoryBus
+
+    testcase.broker = MemoryBroker()
+    transports = [MemoryBus(testcase.broker) for _ in range(count)]
+    for transport in transports:
+        transport.connect()
+        testcase.addCleanup(transport.close)
+    return transports

@@ -24,6 +24,7 @@ from tests.bus import (
     assert_same_envelope,
     import_oslo_messaging,
     make_conf,
+    memory_transports,
     oslo_amqp_driver,
     wait_until,
 )
@@ -199,12 +200,7 @@ class NotifierBehaviour:
 
 class MemoryNotifierTest(NotifierBehaviour, unittest.TestCase):
     def make_transports(self, count: int):
-        self.broker = MemoryBroker()
-        transports = [MemoryBus(self.broker) for _ in range(count)]
-        for transport in transports:
-            transport.connect()
-            self.addCleanup(transport.close)
-        return transports
+        return memory_transports(self, count)
 
 
 class DriverTest(unittest.SynchronousTestCase):

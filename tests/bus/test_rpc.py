@@ -38,6 +38,7 @@ from tests.bus import (
     envelope_bytes,
     import_oslo_messaging,
     make_conf,
+    memory_transports,
     oslo_amqp_driver,
     settle,
     wait_until,
@@ -706,12 +707,7 @@ class RPCBehaviour:
 
 class MemoryRPCTest(RPCBehaviour, unittest.TestCase):
     def make_transports(self, count: int):
-        self.broker = MemoryBroker()
-        transports = [MemoryBus(self.broker) for _ in range(count)]
-        for transport in transports:
-            transport.connect()
-            self.addCleanup(transport.close)
-        return transports
+        return memory_transports(self, count)
 
     async def test_a_delivery_lost_before_dispatch_is_left_to_the_redelivery(self):
         calc = Calculator()
