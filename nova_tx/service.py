@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from oslo_config import cfg
 from twisted.application import service
@@ -237,12 +237,3 @@ def install_sighup(reactor, conf: cfg.ConfigOpts) -> None:
         reactor.callFromThread(reload_config, conf)
 
     signal.signal(signal.SIGHUP, handler)
-
-
-def make_plain_service(binary: str) -> Callable[[cfg.ConfigOpts], NovaService]:
-    """A builder for a daemon whose work is all in the children later code adds."""
-
-    def make_service(conf: cfg.ConfigOpts) -> NovaService:
-        return NovaService(binary, conf)
-
-    return make_service

@@ -47,9 +47,6 @@ class NotifierBehaviour:
     """Where notifications go and what they look like, over any transport; a subclass
     provides ``make_transports(count)`` and is a ``twisted.trial.unittest.TestCase``."""
 
-    def make_transports(self, count: int):
-        raise NotImplementedError(f"{type(self).__name__} must provide make_transports")
-
     def setUp(self):
         # Topics of their own, so that runs on a shared broker do not see each other.
         suffix = uuid.uuid4().hex[:8]

@@ -325,9 +325,6 @@ class RPCBehaviour:
     ``make_transports(count)`` (connected transports of one bus, as a list or a
     Deferred of one) and is a ``twisted.trial.unittest.TestCase``."""
 
-    def make_transports(self, count: int):
-        raise NotImplementedError(f"{type(self).__name__} must provide make_transports")
-
     def setUp(self):
         self.conf = make_conf()
         self.topic = "test_" + uuid.uuid4().hex[:12]

@@ -3,6 +3,10 @@
 Issue by issue its children arrive here (RPC servers, periodic tasks, listeners); the
 tree is what ``twistd nova-api-metadata``, the ``nova-api-metadata`` console script and the all-in-one run.
 """
-from nova_tx.service import make_plain_service
+from oslo_config import cfg
 
-make_service = make_plain_service("nova-api-metadata")
+from nova_tx.service import NovaService
+
+
+def make_service(conf: cfg.ConfigOpts) -> NovaService:
+    return NovaService("nova-api-metadata", conf)
