@@ -43,13 +43,13 @@ from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 from twisted.python.failure import Failure
 from txamqp import spec as txspec
 from txamqp.client import ChannelClosed, Closed, ConnectionClosed, TwistedDelegate
-from txamqp.content import Content
 from txamqp.protocol import AMQClient
 from txamqp.queue import Closed as QueueClosed
+from txamqp.queue import TimeoutDeferredQueue
 from zope.interface import implementer
 
 from nova_tx import log, version
-from nova_tx.bus import amqp_codec
+from nova_tx.bus import amqp_codec, amqp_frames
 from nova_tx.bus.amqp_codec import load_spec
 from nova_tx.bus.exception import (
     MessageDeliveryFailure,
@@ -97,12 +97,15 @@ LOGIN_METHODS = ("AMQPLAIN", "PLAIN")
 
 
 class _Client(AMQClient):
-    """txamqp's protocol with oslo.messaging's heartbeat semantics, and hooks for a lost
-    connection and for a channel the broker closed.
+    """txamqp's protocol with oslo.messaging's heartbeat semantics, hooks for a lost
+    connection and for a channel the broker closed, and the message frames read and
+    written directly (:mod:`nova_tx.bus.amqp_frames`).
 
-    txamqp sends a heartbeat every ``heartbeatInterval`` and gives up after
-    ``MAX_UNSEEN_HEARTBEAT`` intervals of silence; both follow from the threshold and
-    the rate, and the delegate negotiates the threshold itself with the broker.
+    Heartbeats: a heartbeat goes out when nothing else has for half an interval
+    (``heartbeat_timeout_threshold / heartbeat_rate``), and the connection is given up
+    after ``MAX_UNSEEN_HEARTBEAT`` intervals with nothing received. Both are checked by
+    a timer against the time of the last frame, rather than by re-arming timers for
+    every frame as txamqp does; the delegate negotiates the threshold with the broker.
     """
 
     def __init__(self, delegate: _Delegate, vhost: str, spec: txspec.Spec, *,
@@ -114,6 +117,87 @@ class _Client(AMQClient):
         self.bus_connection: _Connection | None = None
         #: The broker's connection.close, when it was the broker that closed.
         self.close_reason: Any = None
+        self._frames = amqp_frames.MessageFrames(self._delivered, self._confirmed)
+        self._received = bytearray()
+        self._last_received = self._last_sent = clock.seconds()
+
+    # --- reading --------------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        self._last_received = self.clock.seconds()
+        buffer = self._received
+        buffer += data
+        pos, end = 0, len(buffer)
+        try:
+            while end - pos > amqp_frames.FRAME_HEADER_FORMAT.size:
+                kind, channel, size = amqp_frames.FRAME_HEADER_FORMAT.unpack_from(buffer, pos)
+                stop = pos + amqp_frames.FRAME_HEADER_FORMAT.size + size
+                if stop >= end:
+                    break
+                if buffer[stop] != amqp_frames.FRAME_END:
+                    raise amqp_frames.FrameError(
+                        f"frame end {buffer[stop]:#x} instead of {amqp_frames.FRAME_END:#x}")
+                start, pos = pos, stop + 1
+                payload = bytes(buffer[start + amqp_frames.FRAME_HEADER_FORMAT.size:stop])
+                if not self._frames.take(kind, channel, payload):
+                    self.frame_received(self._unpack_frame(bytes(buffer[start:pos])))
+                if self.transport is None or self.transport.disconnecting:
+                    break
+        except amqp_frames.FrameError as e:
+            LOG.error("AMQP protocol error from the server: %s; dropping the connection", e)
+            self.transport.abortConnection()
+        finally:
+            del buffer[:pos]
+
+    def _delivered(self, channel: int, delivery: amqp_frames.Delivery) -> None:
+        # Where txamqp's delegate puts a delivery: the consumer tag's queue.
+        queue = self.queues.get(delivery.consumer_tag)
+        if queue is None:
+            queue = self.queues[delivery.consumer_tag] = TimeoutDeferredQueue(clock=self.clock)
+        queue.put(delivery)
+
+    def _confirmed(self, channel_id: int, tag: int, multiple: bool, refused: bool) -> None:
+        channel = self.channels.get(channel_id)
+        if channel is not None and self.bus_connection is not None:
+            self.bus_connection.confirmed(channel, tag, multiple, refused)
+
+    # --- writing --------------------------------------------------------------------
+
+    def send_frame(self, frame) -> None:
+        self._last_sent = self.clock.seconds()
+        self.transport.write(self._pack_frame(frame))
+
+    def write_frames(self, data: bytes) -> None:
+        """Frames packed by :mod:`~nova_tx.bus.amqp_frames`, straight to the socket."""
+        self._last_sent = self.clock.seconds()
+        self.transport.write(data)
+
+    # --- heartbeats -----------------------------------------------------------------
+
+    def reschedule_send_heartbeat(self) -> None:
+        # txamqp calls this once the connection is open: start the sender.
+        if self.heartbeatInterval > 0 and not self.sendHB.running:
+            self.sendHB.start(self.heartbeatInterval, now=False)
+
+    def send_heartbeat(self) -> None:
+        if self.clock.seconds() - self._last_sent >= self.heartbeatInterval / 2:
+            super().send_heartbeat()
+
+    def reschedule_check_heartbeat(self) -> None:
+        # txamqp calls this for each frame; check_heartbeat looks at the time instead.
+        pass
+
+    def check_heartbeat(self) -> None:
+        limit = self.heartbeatInterval * self.MAX_UNSEEN_HEARTBEAT
+        silent = self.clock.seconds() - self._last_received
+        if silent < limit:
+            self.checkHB = self.clock.callLater(limit - silent, self.check_heartbeat)
+            return
+        LOG.warning("No frame from the AMQP server for %.0f seconds; dropping the "
+                    "connection", silent)
+        super().check_heartbeat()
+
+    # --- the end --------------------------------------------------------------------
 
     def connectionLost(self, reason: Failure) -> None:
         super().connectionLost(reason)
@@ -121,6 +205,7 @@ class _Client(AMQClient):
             self.bus_connection.connection_lost(reason)
 
     def channel_failed(self, channel, reason: Failure) -> None:
+        self._frames.channel_closed(channel.id)
         if self.bus_connection is not None:
             self.bus_connection.channel_failed(channel, reason.value)
 
@@ -314,11 +399,11 @@ class _Publisher:
         tag = self._next_tag
         self._next_tag += 1
         self._unconfirmed[tag] = out
-        sent = self.channel.basic_publish(
-            exchange=out.exchange, routing_key=out.routing_key,
-            content=Content(out.body, properties=dict(out.properties)))
-        # Only fails when the channel is closing: that path settles the message.
-        sent.addErrback(lambda failure: failure.trap(Closed))
+        if self.channel.closed:
+            return  # the channel's failure settles the message
+        client = self.channel.client
+        client.write_frames(amqp_frames.publish(self.channel.id, out.exchange, out.routing_key,
+                                                out.body, out.properties, client.MAX_LENGTH))
 
     def settle(self, tag: int, multiple: bool, refused: bool) -> None:
         if multiple:
@@ -700,10 +785,10 @@ class _Consumer:
                       incoming.delivery_id, incoming.exchange, incoming.routing_key,
                       result.getErrorMessage(),
                       exc_info=(result.type, result.value, result.getTracebackObject()))
-            sent = channel.basic_reject(delivery_tag=delivery_tag, requeue=False)
+            frames = amqp_frames.reject(channel.id, delivery_tag, requeue=False)
         else:
-            sent = channel.basic_ack(delivery_tag=delivery_tag)
-        sent.addErrback(lambda failure: failure.trap(Closed))
+            frames = amqp_frames.ack(channel.id, delivery_tag)
+        attachment.connection.client.write_frames(frames)
         return None
 
     # --- stopping -------------------------------------------------------------------
@@ -890,6 +975,10 @@ class AMQPBus:
         if self._closing or not self._started:
             state = "closed" if self._closing else "not connected"
             return defer.fail(MessageDeliveryFailure(f"AMQP transport: {state}"))
+        for name in (exchange, routing_key):
+            if len(name.encode()) > 255:
+                return defer.fail(MessageDeliveryFailure(
+                    f"AMQP names are at most 255 bytes: {name[:40]!r}... is longer"))
         properties: dict[str, Any] = {"content-type": content_type,
                                       "delivery-mode": 2 if persistent else 1}
         if expiration_ms is not None:

@@ -66,7 +66,7 @@ def _encode_field_value(c: txcodec.Codec, value: Any) -> None:
         _enc_str(c, "!L", value)
     elif isinstance(value, dict):
         c.write(b"F")
-        _encode_table(c, value)
+        encode_table(c, value)
     elif isinstance(value, list | tuple):
         c.write(b"A")
         buffer = io.BytesIO()
@@ -82,7 +82,7 @@ def _encode_field_value(c: txcodec.Codec, value: Any) -> None:
         raise TypeError(f"cannot encode {type(value).__name__} in an AMQP field table")
 
 
-def _encode_table(c: txcodec.Codec, table: dict) -> None:
+def encode_table(c: txcodec.Codec, table: dict) -> None:
     buffer = io.BytesIO()
     inner = txcodec.Codec(buffer)
     for key, value in table.items():
@@ -114,7 +114,7 @@ def _decode_array(c: txcodec.Codec) -> list:
     return items
 
 
-def _decode_table(c: txcodec.Codec) -> dict:
+def decode_table(c: txcodec.Codec) -> dict:
     size = c.decode_long()
     start = c.nread
     table = {}
@@ -141,7 +141,7 @@ _FIELD_DECODERS: dict[bytes, Callable[[txcodec.Codec], Any]] = {
     b"x": lambda c: c.decode_longbytes(),
     b"A": _decode_array,
     b"T": lambda c: c.decode_timestamp(),
-    b"F": _decode_table,
+    b"F": decode_table,
     b"V": lambda c: None,
 }
 
@@ -162,6 +162,6 @@ def _decode_body(spec: txspec.Spec, dec: txcodec.Codec) -> txconnection.Body:
 def install() -> None:
     """Put the corrections into txamqp's classes (idempotent)."""
     txcodec.Codec.enc_str = _enc_str
-    txcodec.Codec.encode_table = _encode_table
-    txcodec.Codec.decode_table = _decode_table
+    txcodec.Codec.encode_table = encode_table
+    txcodec.Codec.decode_table = decode_table
     txconnection.Body.decode = staticmethod(_decode_body)
