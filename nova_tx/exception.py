@@ -82,3 +82,217 @@ def one_line(error: BaseException) -> str:
     """An error's message on one line, for a log line or a command's last word."""
     message = error.format_message() if isinstance(error, NovaException) else str(error)
     return " ".join(message.split())
+
+
+# NUMA, CPU pinning, huge pages and PCI affinity (spec/E §1.9). Each is raised while a
+# flavor and an image are turned into a guest topology, so each is a 400 (Nova maps its
+# Forbidden ones to 400 there too). Where Nova's message does not name the extra spec
+# or image property at fault, ours does.
+
+class InvalidRequest(Invalid):
+    msg_fmt = "The request is invalid."
+
+
+class FlavorImageConflict(Invalid):
+    msg_fmt = ("Conflicting values for %(setting)s found in the flavor (%(flavor_val)s) "
+               "and the image (%(image_val)s).")
+
+
+class InvalidCPUAllocationPolicy(Invalid):
+    msg_fmt = ("CPU policy requested from '%(source)s' (%(key)s) is invalid, "
+               "given: '%(requested)s', available: '%(available)s'.")
+
+
+class InvalidCPUThreadAllocationPolicy(Invalid):
+    msg_fmt = ("CPU thread policy requested from '%(source)s' (%(key)s) is invalid, "
+               "given: '%(requested)s', available: '%(available)s'.")
+
+
+class InvalidEmulatorThreadsPolicy(Invalid):
+    msg_fmt = ("CPU emulator threads option requested (hw:emulator_threads_policy) is "
+               "invalid, given: '%(requested)s', available: '%(available)s'.")
+
+
+class ImageCPUPinningForbidden(Invalid):
+    msg_fmt = ("Image property 'hw_cpu_policy' is not permitted to override CPU pinning "
+               "policy set against the flavor")
+
+
+class ImageCPUThreadPolicyForbidden(Invalid):
+    msg_fmt = ("Image property 'hw_cpu_thread_policy' is not permitted to override CPU "
+               "thread pinning policy set against the flavor")
+
+
+class CPUThreadPolicyConfigurationInvalid(Invalid):
+    msg_fmt = ("Cannot set cpu thread pinning policy (%(key)s) in a non dedicated cpu "
+               "pinning policy")
+
+
+class BadRequirementEmulatorThreadsPolicy(Invalid):
+    msg_fmt = ("An isolated CPU emulator threads option (hw:emulator_threads_policy) "
+               "requires a dedicated CPU policy option.")
+
+
+class RealtimeConfigurationInvalid(Invalid):
+    msg_fmt = ("Cannot set realtime policy (hw:cpu_realtime) in a non dedicated cpu "
+               "pinning policy")
+
+
+class RealtimeMaskNotFoundOrInvalid(Invalid):
+    msg_fmt = ("Use of realtime CPUs requires either one or more non-realtime CPU(s) or "
+               "offloaded emulator threads (hw:cpu_realtime_mask, "
+               "hw:emulator_threads_policy).")
+
+
+class RequiredMixedInstancePolicy(Invalid):
+    msg_fmt = "Cannot specify 'hw:cpu_dedicated_mask' without the 'mixed' policy."
+
+
+class RequiredMixedOrRealtimeCPUMask(Invalid):
+    msg_fmt = ("Must specify either 'hw:cpu_dedicated_mask' or 'hw:cpu_realtime_mask' "
+               "when using 'mixed' CPU policy instance.")
+
+
+class InvalidMixedInstanceDedicatedMask(Invalid):
+    msg_fmt = ("Mixed instance must have at least 1 pinned vCPU and 1 unpinned vCPU. "
+               "See 'hw:cpu_dedicated_mask' or 'hw:cpu_realtime_mask'.")
+
+
+class ImageNUMATopologyIncomplete(Invalid):
+    msg_fmt = ("CPU and memory allocation must be provided for all NUMA nodes "
+               "(hw:numa_cpus.N and hw:numa_mem.N for N in 0..hw:numa_nodes-1)")
+
+
+class ImageNUMATopologyForbidden(Invalid):
+    msg_fmt = ("Image property '%(name)s' is not permitted to override NUMA "
+               "configuration set against the flavor")
+
+
+class ImageNUMATopologyAsymmetric(Invalid):
+    msg_fmt = ("Instance CPUs and/or memory cannot be evenly distributed across instance "
+               "NUMA nodes (hw:numa_nodes). Explicit assignment of CPUs and memory to "
+               "nodes is required")
+
+
+class ImageNUMATopologyCPUOutOfRange(Invalid):
+    msg_fmt = "CPU number %(cpunum)d is larger than max %(cpumax)d (%(key)s)"
+
+
+class ImageNUMATopologyCPUDuplicates(Invalid):
+    msg_fmt = "CPU number %(cpunum)d is assigned to two nodes (%(key)s)"
+
+
+class ImageNUMATopologyCPUsUnassigned(Invalid):
+    msg_fmt = "CPU number %(cpuset)s is not assigned to any node (%(key)s)"
+
+
+class ImageNUMATopologyMemoryOutOfRange(Invalid):
+    msg_fmt = ("%(memsize)d MB of memory assigned, but expected %(memtotal)d MB "
+               "(%(key)s)")
+
+
+class InvalidNUMANodesNumber(Invalid):
+    msg_fmt = ("The property 'numa_nodes' (%(key)s) cannot be '%(nodes)s'. It must be a "
+               "number greater than 0")
+
+
+class ImageVCPULimitsRangeExceeded(Invalid):
+    msg_fmt = ("Image vCPU topology limits (sockets=%(image_sockets)d, "
+               "cores=%(image_cores)d, threads=%(image_threads)d) exceeds the limits of "
+               "the flavor (sockets=%(flavor_sockets)d, cores=%(flavor_cores)d, "
+               "threads=%(flavor_threads)d) (hw_cpu_max_sockets, hw_cpu_max_cores, "
+               "hw_cpu_max_threads)")
+
+
+class ImageVCPUTopologyRangeExceeded(Invalid):
+    msg_fmt = ("Image vCPU topology (sockets=%(image_sockets)d, cores=%(image_cores)d, "
+               "threads=%(image_threads)d) exceeds the limits of the flavor or image "
+               "(sockets=%(max_sockets)d, cores=%(max_cores)d, threads=%(max_threads)d) "
+               "(hw_cpu_sockets, hw_cpu_cores, hw_cpu_threads)")
+
+
+class ImageVCPULimitsRangeImpossible(Invalid):
+    msg_fmt = ("Requested vCPU limits %(sockets)d:%(cores)d:%(threads)d are impossible "
+               "to satisfy for vcpus count %(vcpus)d")
+
+
+class MemoryPageSizeInvalid(Invalid):
+    msg_fmt = "Invalid memory page size '%(pagesize)s' (%(key)s)"
+
+
+class MemoryPageSizeForbidden(Invalid):
+    msg_fmt = ("Page size %(pagesize)s forbidden against '%(against)s' "
+               "(hw_mem_page_size against hw:mem_page_size)")
+
+
+class MemoryPageSizeNotSupported(Invalid):
+    msg_fmt = "Page size %(pagesize)s is not supported by the host."
+
+
+class FlavorImageLockedMemoryConflict(Invalid):
+    msg_fmt = ("locked_memory value in image (%(image)s) and flavor (%(flavor)s) "
+               "conflict. A consistent value is expected if both specified "
+               "(hw_locked_memory, hw:locked_memory).")
+
+
+class LockMemoryForbidden(Invalid):
+    msg_fmt = ("locked_memory value in image or flavor is forbidden when mem_page_size "
+               "is not set (hw:locked_memory, hw:mem_page_size).")
+
+
+class ImagePCINUMAPolicyForbidden(Invalid):
+    msg_fmt = ("Image property 'hw_pci_numa_affinity_policy' is not permitted to "
+               "override the 'hw:pci_numa_affinity_policy' flavor extra spec.")
+
+
+class InvalidPCINUMAAffinity(Invalid):
+    msg_fmt = "Invalid PCI NUMA affinity configured (%(key)s): %(policy)s"
+
+
+class PciInvalidAlias(Invalid):
+    msg_fmt = "Invalid PCI alias definition: %(reason)s"
+
+
+class PciRequestAliasNotDefined(Invalid):
+    msg_fmt = "PCI alias %(alias)s is not defined"
+
+
+class InvalidReservedMemoryPagesOption(Invalid):
+    msg_fmt = ("The format of the option 'reserved_huge_pages' is invalid. (found "
+               "'%(conf)s') Please refer to the nova config-reference.")
+
+
+class CPUPinningInvalid(Invalid):
+    msg_fmt = ("CPU set to pin %(requested)s must be a subset of free CPU set "
+               "%(available)s")
+
+
+class CPUPinningUnknown(Invalid):
+    msg_fmt = ("CPU set to pin %(requested)s must be a subset of known CPU set "
+               "%(available)s")
+
+
+class CPUUnpinningInvalid(Invalid):
+    msg_fmt = ("CPU set to unpin %(requested)s must be a subset of pinned CPU set "
+               "%(available)s")
+
+
+class CPUUnpinningUnknown(Invalid):
+    msg_fmt = ("CPU set to unpin %(requested)s must be a subset of known CPU set "
+               "%(available)s")
+
+
+class ServiceTooOld(NovaException):
+    """The deployment still runs a service older than this code can talk to."""
+
+    msg_fmt = ("The oldest %(binary)s in the deployment has service version %(minver)i; "
+               "this service (version %(thisver)i) talks to %(oldest)i and newer. Upgrade "
+               "it or pin [upgrade_levels] to its release.")
+
+
+class ServiceTooNew(NovaException):
+    """Every running service is newer than this code knows: this one is too old."""
+
+    msg_fmt = ("The oldest %(binary)s in the deployment has service version %(minver)i, "
+               "newer than this service (version %(thisver)i) knows. Unable to continue; "
+               "upgrade this service.")

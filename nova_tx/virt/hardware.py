@@ -1,0 +1,61 @@
+"""The readable pure-Python reference of every NUMA rule (spec/E): the definition of correct.
+
+The compiled kernel (``nova_tx._speedups``, reached through ``nova_tx.scheduler.kernel``)
+must agree with these functions result for result: same fit or no fit, same host
+cells, same pinning. They are pure: configuration comes in as arguments (never from
+``CONF``) and no argument is modified; every result is a new object.
+
+The rules are split by concern, and this module is their one public face:
+
+* ``nova_tx.virt.constraints``: flavor extra specs and image properties to a guest
+  NUMA topology, with every conflict and error (spec/E §1, §2.2).
+* ``nova_tx.virt.cpu_topology``: guest sockets/cores/threads (§2.11).
+"""
+from nova_tx.virt.constraints import (
+    get_cpu_policy_constraint,
+    get_cpu_thread_policy_constraint,
+    get_dedicated_cpu_constraint,
+    get_emulator_thread_policy_constraint,
+    get_locked_memory_constraint,
+    get_mem_page_size_constraint,
+    get_numa_node_count_constraint,
+    get_pci_numa_policy_constraint,
+    get_realtime_cpu_constraint,
+    get_vpmems,
+    is_realtime_enabled,
+    numa_get_constraints,
+    parse_bool,
+    parse_mem_page_size,
+)
+from nova_tx.virt.cpu_topology import (
+    get_best_cpu_topology,
+    get_cpu_topology_constraints,
+    get_desirable_cpu_topologies,
+    get_possible_cpu_topologies,
+    sort_possible_cpu_topologies,
+)
+from nova_tx.virt.cpuset import format_cpu_spec, parse_cpu_spec
+
+__all__ = [
+    "format_cpu_spec",
+    "get_best_cpu_topology",
+    "get_cpu_policy_constraint",
+    "get_cpu_thread_policy_constraint",
+    "get_cpu_topology_constraints",
+    "get_dedicated_cpu_constraint",
+    "get_desirable_cpu_topologies",
+    "get_emulator_thread_policy_constraint",
+    "get_locked_memory_constraint",
+    "get_mem_page_size_constraint",
+    "get_numa_node_count_constraint",
+    "get_pci_numa_policy_constraint",
+    "get_possible_cpu_topologies",
+    "get_realtime_cpu_constraint",
+    "get_vpmems",
+    "is_realtime_enabled",
+    "numa_get_constraints",
+    "parse_bool",
+    "parse_cpu_spec",
+    "parse_mem_page_size",
+    "sort_possible_cpu_topologies",
+]
