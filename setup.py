@@ -56,7 +56,8 @@ setup(
                   # The AMQP 0-9-1 protocol definition the txamqp transport loads.
                   "nova_tx.bus": ["specs/*.xml"]},
     install_requires=_requirements(),
-    extras_require={"test": ["hypothesis", "ruff", "oslo.messaging"]},
+    extras_require={"test": ["hypothesis", "ruff", "oslo.messaging", "gabbi>=4,<5",
+                                "openstack-placement==16.0.0"]},
     ext_modules=cythonize(
         _extensions(), language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},

@@ -1,0 +1,1 @@
+"""Tests of the embedded Placement service (nova_tx.placement)."""
