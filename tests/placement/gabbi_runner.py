@@ -88,9 +88,16 @@ def run_file(name: str, base_url: str, directory: str = GABBITS_DIR) -> unittest
 
     The fixtures the file names run first (against ``base_url``), as gabbi runs them.
     """
-    host, port, prefix, _ssl = utils.host_info_from_target(base_url)
+    host, port, prefix, ssl = utils.host_info_from_target(base_url)
+    suite_dict = load(name, directory)
+    if ssl:
+        suite_dict.setdefault("defaults", {})["ssl"] = True
+    else:
+        # Plain HTTP has no certificate to check; without this gabbi's client for
+        # each request loads the CA bundle, which takes most of the run's time.
+        suite_dict.setdefault("defaults", {})["cert_validate"] = False
     suite = suitemaker.test_suite_from_dict(
-        unittest.TestLoader(), name, load(name, directory), directory, host, port,
+        unittest.TestLoader(), name, suite_dict, directory, host, port,
         gabbi_fixtures.bound(base_url), None, prefix=prefix.rstrip("/"),
         handlers=[handler() for handler in handlers.RESPONSE_HANDLERS])
     result = unittest.TestResult()
