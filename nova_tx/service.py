@@ -117,6 +117,15 @@ class NovaService(service.MultiService):
             # twistd starts services before it runs the reactor.
             self.reactor.callWhenRunning(self.reactor.stop)
 
+    def reset(self) -> None:
+        """What SIGHUP does once the configuration is reloaded (Nova's
+        ``Service.reset``): forget what was learnt from the deployment, such as the
+        RPC version caps ``[upgrade_levels] ... = auto`` chose. Children included."""
+        for child in self:
+            reset = getattr(child, "reset", None)
+            if callable(reset):
+                reset()
+
     def stopService(self) -> defer.Deferred:
         """Stop the children; a start still preparing is cancelled and waited for.
 
@@ -176,8 +185,9 @@ class ServiceMaker:
             raise SystemExit("%s: %s" % (self.tapname, e.format_message())) from None
         from twisted.internet import reactor
 
-        reactor.callWhenRunning(install_sighup, reactor, conf)
-        return build_service(self.tapname, conf)
+        daemon = build_service(self.tapname, conf)
+        reactor.callWhenRunning(install_sighup, reactor, conf, daemon)
+        return daemon
 
 
 def configure(binary: str, argv: Sequence[str], *, route_twisted: bool = True
@@ -228,12 +238,19 @@ def reload_config(conf: cfg.ConfigOpts) -> None:
     LOG.debug("Configuration reloaded; mutable options applied")
 
 
-def install_sighup(reactor, conf: cfg.ConfigOpts) -> None:
-    """Make SIGHUP reload the configuration (call once the reactor runs)."""
+def install_sighup(reactor, conf: cfg.ConfigOpts, daemon: NovaService | None = None
+                   ) -> None:
+    """Make SIGHUP reload the configuration and reset ``daemon`` (call once the
+    reactor runs)."""
+
+    def hangup() -> None:
+        reload_config(conf)
+        if daemon is not None:
+            daemon.reset()
 
     def handler(signum, frame):
         # Signal handlers run between bytecodes of the reactor thread: hand the work
         # to the reactor rather than doing it here.
-        reactor.callFromThread(reload_config, conf)
+        reactor.callFromThread(hangup)
 
     signal.signal(signal.SIGHUP, handler)

@@ -32,7 +32,7 @@ def run(binary: str, argv: Sequence[str] | None = None) -> int:
 
     daemon = build_service(binary, conf)
     reactor.callWhenRunning(daemon.startService)
-    reactor.callWhenRunning(install_sighup, reactor, conf)
+    reactor.callWhenRunning(install_sighup, reactor, conf, daemon)
     reactor.addSystemEventTrigger("before", "shutdown", daemon.stopService)
     reactor.run()
     return daemon.exit_code

@@ -28,6 +28,10 @@ class ComputeService(BusService):
                                    reactor=self.reactor)
         self.heartbeat.setServiceParent(self)
 
+    def reset(self) -> None:
+        super().reset()
+        self.conductor_api.reset()
+
 
 def make_service(conf: cfg.ConfigOpts) -> ComputeService:
     return ComputeService(conf)

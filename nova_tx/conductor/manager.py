@@ -19,7 +19,7 @@ class ConductorManager:
     """Version history:
 
     * 1.0: service_get_by_host_and_binary, service_create, service_update,
-      service_report
+      service_report, service_get_minimum_version
     """
 
     target = Target(version="1.0")
@@ -45,3 +45,7 @@ class ConductorManager:
     @expected_exceptions(exception.ServiceNotFound)
     async def service_report(self, ctxt: Any, service_id: int) -> dict[str, Any]:
         return (await self.records.report(service_id)).to_primitive()
+
+    async def service_get_minimum_version(self, ctxt: Any, binaries: list[str]
+                                          ) -> dict[str, int]:
+        return await self.records.get_minimum_version(list(binaries))

@@ -14,6 +14,7 @@ from nova_tx.bus.interfaces import ITransport
 from nova_tx.bus.rpc import RPCClient, Target, version_cap_from_upgrade_level
 from nova_tx.context import RequestContext
 from nova_tx.objects.service import Service
+from nova_tx.servicegroup.versions import AutoVersionCap
 
 RPC_TOPIC = "conductor"
 
@@ -26,19 +27,42 @@ class ConductorAPI:
     VERSION_ALIASES: dict[str, str] = {}
 
     def __init__(self, transport: ITransport, conf: cfg.ConfigOpts, *, reactor: Any = None,
-                 timeout: float | None = None):
-        cap = version_cap_from_upgrade_level(
-            "conductor", conf.upgrade_levels.conductor, self.VERSION_ALIASES)
+                 timeout: float | None = None, records: Any = None):
+        """``records``: where this process reads service records, for ``auto``; by
+        default the conductor itself answers."""
+        level = conf.upgrade_levels.conductor
+        cap = None if level == "auto" else version_cap_from_upgrade_level(
+            "conductor", level, self.VERSION_ALIASES)
+        self.auto_cap = None if level != "auto" else AutoVersionCap(
+            records if records is not None else ConductorServiceRecords(self),
+            "nova-conductor", "conductor_rpc")
         self.client = RPCClient(transport, Target(topic=RPC_TOPIC, version=self.VERSION),
                                 version_cap=cap, conf=conf, reactor=reactor, timeout=timeout,
                                 # A lost race to create a record is DBDuplicateEntry
                                 # on both sides of the bus.
                                 allowed_remote_exmods=("nova_tx.db.exception",))
 
+    def reset(self) -> None:
+        """SIGHUP: with ``auto``, look at the conductors' versions again."""
+        if self.auto_cap is not None:
+            self.auto_cap.reset()
+
+    async def _prepare(self, version: str) -> RPCClient:
+        if self.auto_cap is not None:
+            self.client.version_cap = await self.auto_cap.get()
+        return self.client.prepare(version=version)
+
+    async def _service_call(self, ctxt: Any, method: str, **kwargs: Any) -> Service:
+        prepared = await self._prepare("1.0")
+        return Service.from_primitive(await prepared.call(ctxt, method, **kwargs))
+
     def _call(self, ctxt: Any, method: str, **kwargs: Any) -> defer.Deferred:
-        prepared = self.client.prepare(version="1.0")
-        d = prepared.call(ctxt, method, **kwargs)
-        return d.addCallback(Service.from_primitive)
+        return defer.Deferred.fromCoroutine(self._service_call(ctxt, method, **kwargs))
+
+    def service_get_minimum_version(self, ctxt: Any, binaries: list[str]) -> defer.Deferred:
+        # Always at 1.0, which every conductor serves: it is how ``auto`` finds the cap.
+        return self.client.prepare(version="1.0").call(
+            ctxt, "service_get_minimum_version", binaries=list(binaries))
 
     def service_get_by_host_and_binary(self, ctxt: Any, host: str, binary: str
                                        ) -> defer.Deferred:
@@ -78,3 +102,6 @@ class ConductorServiceRecords:
 
     def report(self, service_id: int) -> defer.Deferred:
         return self.api.service_report(self.ctxt, service_id)
+
+    def get_minimum_version(self, binaries: list[str]) -> defer.Deferred:
+        return self.api.service_get_minimum_version(self.ctxt, binaries)

@@ -3,6 +3,17 @@ count as down."""
 from oslo_config import cfg
 
 servicegroup_opts = [
+    cfg.StrOpt(
+        "servicegroup_driver",
+        default="db",
+        choices=[("db", "Database ServiceGroup driver"),
+                 ("mc", "Memcache ServiceGroup driver (not supported by nova-tx: "
+                  "services refuse to start with it)")],
+        help="Where services record that they are alive. nova-tx supports 'db' (the "
+        "services table, through the conductor for computes), as Nova recommends; 'mc' "
+        "is accepted by the parser so that a Nova configuration reads, but services "
+        "refuse to start with a one-line error rather than run unreported.",
+    ),
     cfg.IntOpt(
         "report_interval",
         default=10,

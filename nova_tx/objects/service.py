@@ -10,8 +10,18 @@ import datetime
 from typing import Any
 
 #: What this code's services write into ``services.version`` (Nova Zed's
-#: ``SERVICE_VERSION``, spec F); ``[upgrade_levels] = auto`` will read it back.
+#: ``SERVICE_VERSION``, spec F); ``[upgrade_levels] ... = auto`` reads it back.
 SERVICE_VERSION = 64
+
+#: What a service of each version serves, as Nova's ``SERVICE_VERSION_HISTORY``: the
+#: RPC API versions ``[upgrade_levels] ... = auto`` caps clients at. nova-tx's services
+#: start at Zed's 64; a new entry comes with each new RPC version (and SERVICE_VERSION
+#: moves to it).
+SERVICE_VERSION_HISTORY: dict[int, dict[str, str]] = {
+    64: {"conductor_rpc": "1.0"},
+}
+#: The oldest service version this code still talks to.
+OLDEST_SUPPORTED_SERVICE_VERSION = min(SERVICE_VERSION_HISTORY)
 
 _TIMESTAMPS = ("created_at", "updated_at", "last_seen_up")
 

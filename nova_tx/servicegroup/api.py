@@ -77,6 +77,9 @@ class ServiceRecords(Protocol):
     def report(self, service_id: int) -> defer.Deferred:
         """One heartbeat; the record (``Service``) after it, or ``ServiceNotFound``."""
 
+    def get_minimum_version(self, binaries: list[str]) -> defer.Deferred:
+        """``{binary: lowest version}`` of the live, not forced-down records (0: none)."""
+
 
 class DatabaseServiceRecords:
     """Records read and written directly, for services with a database (conductor,
@@ -104,6 +107,11 @@ class DatabaseServiceRecords:
         from nova_tx.db.main import services
 
         return self.pool.do(services.report, service_id)
+
+    def get_minimum_version(self, binaries: list[str]) -> defer.Deferred:
+        from nova_tx.db.main import services
+
+        return self.pool.do(services.get_minimum_version, list(binaries))
 
 
 async def join(records: ServiceRecords, host: str, binary: str, topic: str | None

@@ -41,6 +41,10 @@ class BusService(NovaService):
         return self._transport
 
     async def prepare(self) -> None:
+        if self.conf.servicegroup_driver != "db":
+            raise exception.ConfigError(
+                reason=f"[DEFAULT] servicegroup_driver = {self.conf.servicegroup_driver} "
+                "is not supported by nova-tx; use db")
         # The broker may come later: declarations and calls wait for the connection.
         self.transport.connect().addErrback(
             lambda f: LOG.error("%s: message bus connection failed: %s", self.binary,

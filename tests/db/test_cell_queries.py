@@ -58,11 +58,13 @@ class CellQueriesTests:
             sa.select(table.c.id, table.c.mapped, table.c.deleted))}
 
     def add_service(self, host: str | None, binary: str = "nova-compute", *,
-                    disabled: bool = False, deleted: bool = False) -> None:
+                    disabled: bool = False, deleted: bool = False, version: int = 0,
+                    forced_down: bool = False) -> None:
         table = services.services
         service_id = self.conn.execute(table.insert().values(
             host=host, binary=binary, topic=binary.split("-", 1)[-1], report_count=0,
-            disabled=disabled)).inserted_primary_key[0]
+            disabled=disabled, version=version, forced_down=forced_down,
+        )).inserted_primary_key[0]
         if deleted:
             self.soft_delete(table, service_id)
 
@@ -131,6 +133,16 @@ class CellQueriesTests:
         self.add_service("host3", deleted=True)
         self.add_service(None)
         self.assertEqual(["host1", "host2"], services.get_compute_hosts(self.conn))
+
+    def test_get_minimum_version_of_live_services_that_are_not_forced_down(self):
+        self.add_service("host1", version=64)
+        self.add_service("host2", version=63, deleted=True)
+        self.add_service("host3", version=62, forced_down=True)
+        self.add_service("host4", version=65, disabled=True)
+        self.add_service("conductor1", "nova-conductor", version=61)
+        self.assertEqual({"nova-compute": 64, "nova-conductor": 61, "nova-scheduler": 0},
+                         services.get_minimum_version(
+                             self.conn, ["nova-compute", "nova-conductor", "nova-scheduler"]))
 
     # --- instances ------------------------------------------------------------------------
 

@@ -27,3 +27,17 @@ class ConductorDaemonTest(unittest.SynchronousTestCase):
             row = conn.execute(sa.select(services.services)
                                .where(services.services.c.host == "conductor-daemon")).one()
         self.assertEqual(("nova-conductor", "conductor"), (row.binary, row.topic))
+
+
+class DriverTest(unittest.SynchronousTestCase):
+    def test_the_memcache_driver_is_refused_in_one_line(self):
+        from tests.helpers import run
+
+        conf = write_config(self, "[DEFAULT]\ntransport_url = memory://\n"
+                                  "servicegroup_driver = mc\n")
+        result = run("nova-compute", ["--config-file", conf], timeout=30)
+        self.assertEqual(1, result.returncode)
+        output = result.stdout + result.stderr
+        self.assertIn("nova-compute failed to start: Invalid configuration: [DEFAULT] "
+                      "servicegroup_driver = mc is not supported by nova-tx; use db", output)
+        self.assertNotIn("Traceback", output)

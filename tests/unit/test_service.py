@@ -79,3 +79,40 @@ class LifecycleTest(unittest.SynchronousTestCase):
         self.daemon.setServiceParent(parent)
         self.daemon._failed = True
         self.assertEqual(1, parent.exit_code)
+
+
+class Resettable(service.Service):
+    resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+
+class ImmediateReactor:
+    def callFromThread(self, f, *args):
+        f(*args)
+
+
+class SighupTest(unittest.SynchronousTestCase):
+
+    def test_sighup_reloads_and_resets_the_whole_tree(self):
+        import os
+        import signal
+
+        previous = signal.getsignal(signal.SIGHUP)
+        self.addCleanup(signal.signal, signal.SIGHUP, previous)
+        conf = cfg.ConfigOpts()
+        conf([], project="nova")
+        daemon = NovaService("nova-test", conf, reactor=MemoryReactorClock())
+        inner = NovaService("nova-inner", conf, reactor=MemoryReactorClock())
+        inner.setServiceParent(daemon)
+        direct, nested = Resettable(), Resettable()
+        direct.setServiceParent(daemon)
+        nested.setServiceParent(inner)
+        Child().setServiceParent(daemon)  # a child without reset() is left alone
+
+        from nova_tx.service import install_sighup
+
+        install_sighup(ImmediateReactor(), conf, daemon)
+        os.kill(os.getpid(), signal.SIGHUP)
+        self.assertEqual((1, 1), (direct.resets, nested.resets))

@@ -94,3 +94,16 @@ def report(conn: sa.Connection, service_id: int) -> Service:
     if result.rowcount == 0:
         raise exception.ServiceNotFound(service_id=service_id)
     return get(conn, service_id)
+
+
+def get_minimum_version(conn: sa.Connection, binaries: list[str]) -> dict[str, int]:
+    """The lowest ``version`` of each binary's live records (Nova's
+    ``service_get_minimum_version``): forced-down services do not hold it back, and a
+    binary with no record is 0."""
+    rows = conn.execute(
+        sa.select(services.c.binary, sa.func.min(services.c.version))
+        .where(services.c.binary.in_(binaries)).where(services.c.deleted == 0)
+        .where(services.c.forced_down == sa.false())
+        .group_by(services.c.binary))
+    found = {binary: version or 0 for binary, version in rows}
+    return {binary: found.get(binary, 0) for binary in binaries}
