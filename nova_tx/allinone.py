@@ -19,6 +19,7 @@ from nova_tx.db import engines, migration
 from nova_tx.db.api import cell_mappings
 from nova_tx.db.pool import DBThreadPool
 from nova_tx.objects.cell_mapping import BaseUrls, CellMapping, cell0_database_connection
+from nova_tx.placement import db as placement_db
 from nova_tx.service import NovaService, build_service
 
 LOG = log.getLogger(__name__)
@@ -95,6 +96,7 @@ def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMappi
     """
     engines.check_connection(api_engine)
     migration.db_sync(api_engine, "api")
+    placement_db.sync_with_api_database(api_engine, conf)
     base_urls = BaseUrls.from_conf(conf)
     with api_engine.begin() as conn:
         cells = cell_mappings.get_all(conn)

@@ -48,6 +48,7 @@ from nova_tx.objects.cell_mapping import (
     mask_password,
     url_parts,
 )
+from nova_tx.placement import db as placement_db
 
 PROG = "nova-manage"
 
@@ -135,6 +136,8 @@ class ApiDbCommands(_Command):
         """Sync the API database up to the most recent version."""
         _check_revision("api", version)
         migration.db_sync(self._dbs.api(), "api", version)
+        # Placement's tables, when they live in the API database (their own tree).
+        placement_db.sync_with_api_database(self._dbs.api(), self._conf)
         return 0
 
 

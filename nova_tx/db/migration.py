@@ -1,4 +1,4 @@
-"""Schema migrations: one Alembic tree per database (``api`` and ``main``).
+"""Schema migrations: one Alembic tree per database (``api``, ``main`` and ``placement``).
 
 ``nova-manage api_db sync`` and ``nova-manage db sync`` call :func:`db_sync`. Everything
 here is synchronous and meant to run in a worker thread (``DBThreadPool.do_with_engine``)
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import command, context
@@ -25,7 +26,12 @@ from alembic.util import CommandError
 
 from nova_tx.db.exception import DBMigrationError, InvalidRevision
 
-DATABASES = ("api", "main")
+DATABASES = ("api", "main", "placement")
+
+#: Trees that share a database with another keep their revision in a table of their
+#: own: placement's tables live in the API database unless
+#: ``[placement_database] connection`` names another.
+VERSION_TABLES = {"placement": "placement_alembic_version"}
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,6 +44,11 @@ _ALEMBIC_LOCK = threading.Lock()
 def _check_database(database: str) -> None:
     if database not in DATABASES:
         raise ValueError(f"Unknown database {database!r}; expected one of {DATABASES}")
+
+
+def version_table(database: str) -> str:
+    """The table that records ``database``'s revision."""
+    return VERSION_TABLES.get(database, "alembic_version")
 
 
 def migrations_path(database: str) -> str:
@@ -74,7 +85,8 @@ def db_version(engine: sa.Engine, database: str) -> str | None:
     """The revision ``engine``'s database is at, or None when it is not versioned yet."""
     _check_database(database)
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return MigrationContext.configure(
+            conn, opts={"version_table": version_table(database)}).get_current_revision()
 
 
 def resolve_revision(database: str, version: str) -> str:
@@ -125,8 +137,8 @@ def db_sync(engine: sa.Engine, database: str, version: str | None = None) -> Non
             raise DBMigrationError(f"Cannot upgrade the {database} database: {e}") from e
 
 
-def run_migrations_env(metadata: sa.MetaData) -> None:
-    """The body of each tree's ``env.py``, so that both trees are configured the same.
+def run_migrations_env(metadata: sa.MetaData, version_table: str = "alembic_version") -> None:
+    """The body of each tree's ``env.py``, so that every tree is configured the same.
 
     Online, the connection comes from ``alembic_config(database, connection)``; when
     Alembic is run from its command line instead, ``sqlalchemy.url`` names the database.
@@ -138,6 +150,9 @@ def run_migrations_env(metadata: sa.MetaData) -> None:
         # Types, lengths and enums are part of the schema and must match the models.
         "compare_type": True,
         "compare_server_default": True,
+        "version_table": version_table,
+        # A tree sharing its database compares only its own tables.
+        "include_name": _own_tables(metadata),
     }
     if context.is_offline_mode():
         context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
@@ -153,6 +168,13 @@ def run_migrations_env(metadata: sa.MetaData) -> None:
                               poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         _run_online(conn, options)
+
+
+def _own_tables(metadata: sa.MetaData) -> Callable[..., bool]:
+    def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+        return type_ != "table" or name in metadata.tables
+
+    return include_name
 
 
 def _run_online(connection: sa.Connection, options: dict) -> None:
