@@ -64,11 +64,14 @@ def gabbi_files(directory: str = GABBITS_DIR) -> list[str]:
                   if name.endswith(".yaml"))
 
 
-def load(name: str, directory: str = GABBITS_DIR) -> dict:
-    """Gabbi file ``name``, with the requests of :data:`SKIPPED_STEPS` marked skip."""
+def load(name: str, directory: str = GABBITS_DIR,
+         skip_steps: dict[tuple[str, str], str] | None = None) -> dict:
+    """Gabbi file ``name``, its requests in ``skip_steps`` (default
+    :data:`SKIPPED_STEPS`) marked skip."""
+    skip_steps = SKIPPED_STEPS if skip_steps is None else skip_steps
     suite_dict = utils.load_yaml(yaml_file=os.path.join(directory, name + ".yaml"))
     for step in suite_dict.get("tests") or []:
-        reason = SKIPPED_STEPS.get((name, step.get("name")))
+        reason = skip_steps.get((name, step.get("name")))
         if reason:
             step["skip"] = reason
     return suite_dict
@@ -83,13 +86,14 @@ def config_for(name: str, directory: str = GABBITS_DIR) -> str:
     return gabbi_fixtures.server_config(fixture_names(load(name, directory)))
 
 
-def run_file(name: str, base_url: str, directory: str = GABBITS_DIR) -> unittest.TestResult:
+def run_file(name: str, base_url: str, directory: str = GABBITS_DIR,
+             skip_steps: dict[tuple[str, str], str] | None = None) -> unittest.TestResult:
     """Run gabbi file ``name`` against ``base_url``, blocking; return the result.
 
     The fixtures the file names run first (against ``base_url``), as gabbi runs them.
     """
     host, port, prefix, ssl = utils.host_info_from_target(base_url)
-    suite_dict = load(name, directory)
+    suite_dict = load(name, directory, skip_steps)
     if ssl:
         suite_dict.setdefault("defaults", {})["ssl"] = True
     else:
@@ -149,16 +153,20 @@ def gabbi_testcase(fresh_placement: Callable[[str], str | defer.Deferred],
                    only: Iterable[str] | None = None,
                    exclude: dict[str, str] | None = None,
                    require: Callable[[trial_unittest.TestCase], None] | None = None,
-                   directory: str = GABBITS_DIR) -> type[trial_unittest.TestCase]:
+                   directory: str = GABBITS_DIR,
+                   skip_steps: dict[tuple[str, str], str] | None = None,
+                   ) -> type[trial_unittest.TestCase]:
     """A trial TestCase class with one test per gabbi file, e.g. ``test_aggregate``.
 
     ``fresh_placement(config)``: see the module docstring. ``only``: run just these
     files (names without ``.yaml``). ``exclude``: files left out, name -> reason
     (default :data:`EXCLUDED`). ``require(testcase)``, if given, runs first in each
     test and may skip or fail it (e.g. when the server cannot be run here).
+    ``skip_steps``: single requests skipped, (file, request name) -> reason (default
+    :data:`SKIPPED_STEPS`).
 
-    Subclass the result (its name is then the tests' name), or assign it to a
-    module-level name.
+    Subclass the result in the test module (the subclass's name is the tests' name);
+    the class returned is not meant to be found by trial itself.
     """
     excluded = EXCLUDED if exclude is None else exclude
     names = [name for name in gabbi_files(directory)
@@ -170,7 +178,8 @@ def gabbi_testcase(fresh_placement: Callable[[str], str | defer.Deferred],
                 require(self)
             config = config_for(name, directory)
             d = defer.maybeDeferred(fresh_placement, config)
-            d.addCallback(lambda url: threads.deferToThread(run_file, name, url, directory))
+            d.addCallback(lambda url: threads.deferToThread(
+                run_file, name, url, directory, skip_steps))
 
             def check(result):
                 report = describe_failures(name, result)
