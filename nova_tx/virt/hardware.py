@@ -10,6 +10,16 @@ The rules are split by concern, and this module is their one public face:
 * ``nova_tx.virt.constraints``: flavor extra specs and image properties to a guest
   NUMA topology, with every conflict and error (spec/E §1, §2.2).
 * ``nova_tx.virt.cpu_topology``: guest sockets/cores/threads (§2.11).
+* ``nova_tx.virt.numa_fit``: the guest's cells onto host cells, page sizes and CPU
+  pinning, with the pack/spread orders and network affinity (§2.5–§2.8, §2.10.3).
+* ``nova_tx.virt.pci_affinity``: PCI device pools against the chosen cells (§2.10).
+* ``nova_tx.virt.numa_usage``: claiming a fitted guest into a host and releasing it
+  (§2.9).
+
+The usual sequence: ``numa_get_constraints(flavor, image)`` (API: raises the 400s),
+``numa_fit_instance_to_host(host, guest, limits, ..., pack=...)`` (scheduler: None
+means "does not fit"), ``claim(host, guest, limits, ...)`` and later
+``release(host, fitted)`` (compute).
 """
 from nova_tx.virt.constraints import (
     get_cpu_policy_constraint,
@@ -35,8 +45,21 @@ from nova_tx.virt.cpu_topology import (
     sort_possible_cpu_topologies,
 )
 from nova_tx.virt.cpuset import format_cpu_spec, parse_cpu_spec
+from nova_tx.virt.numa_fit import (
+    fit_instance_cell,
+    numa_fit_instance_to_host,
+    pin_instance_cell,
+    select_page_size,
+    sort_host_cells,
+)
+from nova_tx.virt.numa_usage import claim, numa_usage_from_instance_numa, release
+from nova_tx.virt.pci_affinity import apply_requests, filter_pools, support_requests
 
 __all__ = [
+    "apply_requests",
+    "claim",
+    "filter_pools",
+    "fit_instance_cell",
     "format_cpu_spec",
     "get_best_cpu_topology",
     "get_cpu_policy_constraint",
@@ -53,9 +76,16 @@ __all__ = [
     "get_realtime_cpu_constraint",
     "get_vpmems",
     "is_realtime_enabled",
+    "numa_fit_instance_to_host",
     "numa_get_constraints",
+    "numa_usage_from_instance_numa",
     "parse_bool",
     "parse_cpu_spec",
     "parse_mem_page_size",
+    "pin_instance_cell",
+    "release",
+    "select_page_size",
+    "sort_host_cells",
     "sort_possible_cpu_topologies",
+    "support_requests",
 ]
