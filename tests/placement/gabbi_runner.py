@@ -11,14 +11,17 @@ runs one file::
     class OurPlacementGabbits(gabbi_runner.gabbi_testcase(fresh_placement)):
         pass
 
-``fresh_placement(config)`` is the only thing a target provides. It is called in the
-reactor thread before each file, with the name of the server configuration the file's
-fixtures need (``"default"``, ``"open_policy"``, ``"secure_rbac"`` or ``"cors"``, see
-:mod:`tests.placement.real_placement`), and returns (or returns a Deferred firing with)
-the base URL of a Placement with that configuration and an empty database, e.g.
-``"http://127.0.0.1:8778"`` or ``"http://127.0.0.1:8778/placement"``. The fixtures and
-the file's requests then run in a thread (``deferToThread``), so the reactor stays free
-to serve a Placement running in the test process itself.
+``fresh_placement(testcase, config)`` is the only thing a target provides. It is
+called in the reactor thread at the start of each file's test, with that trial test
+(for ``addCleanup``: a server listening in the test process must be gone when the test
+ends, or trial reports a dirty reactor) and the name of the server configuration the
+file's fixtures need (``"default"``, ``"open_policy"``, ``"secure_rbac"`` or
+``"cors"``, see :mod:`tests.placement.real_placement`). It returns (or returns a
+Deferred firing with) the base URL of a Placement with that configuration and an empty
+database, e.g. ``"http://127.0.0.1:8778"`` or ``"http://127.0.0.1:8778/placement"``.
+The fixtures and the file's requests then run in a thread (``deferToThread``), so the
+reactor stays free to serve a Placement running in the test process itself; every
+connection gabbi opened is closed before the test's Deferred fires.
 
 A file passes when none of its requests fails (a request upstream marks ``xfail`` may
 fail; one that unexpectedly passes fails the file); the failure message lists every
@@ -105,7 +108,16 @@ def run_file(name: str, base_url: str, directory: str = GABBITS_DIR,
         gabbi_fixtures.bound(base_url), None, prefix=prefix.rstrip("/"),
         handlers=[handler() for handler in handlers.RESPONSE_HANDLERS])
     result = unittest.TestResult()
-    suite.run(result)
+    tests = list(suite)  # (a suite drops its tests as it runs them)
+    try:
+        suite.run(result)
+    finally:
+        # gabbi makes an HTTP client per request and never closes it: close their
+        # keep-alive connections, which a server in the test process would see.
+        for test in tests:
+            http = getattr(test, "http", None)
+            if http is not None:
+                http.client.close()
     return result
 
 
@@ -149,7 +161,8 @@ def _method_name(name: str) -> str:
     return "test_" + re.sub(r"\W", "_", name)
 
 
-def gabbi_testcase(fresh_placement: Callable[[str], str | defer.Deferred],
+def gabbi_testcase(fresh_placement: Callable[[trial_unittest.TestCase, str],
+                                              str | defer.Deferred],
                    only: Iterable[str] | None = None,
                    exclude: dict[str, str] | None = None,
                    require: Callable[[trial_unittest.TestCase], None] | None = None,
@@ -158,7 +171,7 @@ def gabbi_testcase(fresh_placement: Callable[[str], str | defer.Deferred],
                    ) -> type[trial_unittest.TestCase]:
     """A trial TestCase class with one test per gabbi file, e.g. ``test_aggregate``.
 
-    ``fresh_placement(config)``: see the module docstring. ``only``: run just these
+    ``fresh_placement(testcase, config)``: see the module docstring. ``only``: run just these
     files (names without ``.yaml``). ``exclude``: files left out, name -> reason
     (default :data:`EXCLUDED`). ``require(testcase)``, if given, runs first in each
     test and may skip or fail it (e.g. when the server cannot be run here).
@@ -177,7 +190,7 @@ def gabbi_testcase(fresh_placement: Callable[[str], str | defer.Deferred],
             if require is not None:
                 require(self)
             config = config_for(name, directory)
-            d = defer.maybeDeferred(fresh_placement, config)
+            d = defer.maybeDeferred(fresh_placement, self, config)
             d.addCallback(lambda url: threads.deferToThread(
                 run_file, name, url, directory, skip_steps))
 

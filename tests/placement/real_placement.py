@@ -40,7 +40,8 @@ import urllib.error
 import urllib.request
 
 # Configuration name -> what the server is started with (see _write_config).
-#   default      Placement's defaults (the deprecated "legacy" policy rules).
+#   default      enforce_new_defaults = False (the deprecated "legacy" policy rules
+#                apply), as upstream's APIFixture; otherwise Placement's defaults.
 #   open_policy  every policy rule but admin_api is "@" (anyone): upstream's
 #                OpenPolicyFixture.
 #   secure_rbac  [oslo_policy] enforce_new_defaults = True: SecureRBACPolicyFixture.

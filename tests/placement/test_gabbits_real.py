@@ -10,8 +10,9 @@ from twisted.internet import threads
 from tests.placement import gabbi_runner, real_placement
 
 
-def fresh_real_placement(config: str):
-    # Starting a server blocks for a second: do it off the reactor thread.
+def fresh_real_placement(testcase, config: str):
+    # The servers outlive the test (they stop at exit); starting one takes a second,
+    # off the reactor thread.
     return threads.deferToThread(real_placement.fresh_url, config)
 
 
