@@ -15,6 +15,10 @@ The rules are split by concern, and this module is their one public face:
 * ``nova_tx.virt.pci_affinity``: PCI device pools against the chosen cells (§2.10).
 * ``nova_tx.virt.numa_usage``: claiming a fitted guest into a host and releasing it
   (§2.9).
+* ``nova_tx.virt.pci_request``: ``[pci] alias`` and ``pci_passthrough:alias`` (§1.7).
+* ``nova_tx.virt.guest_cpus``: vCPU and emulator-thread pinning sets (§2.12).
+* ``nova_tx.virt.host_topology``: the host topology from the CPU options, reserved
+  huge pages and allocation ratios (§3.1, §3.2).
 
 The usual sequence: ``numa_get_constraints(flavor, image)`` (API: raises the 400s),
 ``numa_fit_instance_to_host(host, guest, limits, ..., pack=...)`` (scheduler: None
@@ -45,8 +49,21 @@ from nova_tx.virt.cpu_topology import (
     sort_possible_cpu_topologies,
 )
 from nova_tx.virt.cpuset import format_cpu_spec, parse_cpu_spec
+from nova_tx.virt.guest_cpus import (
+    check_realtime_host_config,
+    emulator_threads_pin,
+    vcpu_pin_sets,
+)
+from nova_tx.virt.host_topology import (
+    HostCellInfo,
+    allocation_ratio,
+    build_host_numa_topology,
+    host_cpu_sets,
+    parse_reserved_huge_pages,
+)
 from nova_tx.virt.numa_fit import (
     fit_instance_cell,
+    host_passes_numa_topology,
     numa_fit_instance_to_host,
     pin_instance_cell,
     select_page_size,
@@ -54,10 +71,16 @@ from nova_tx.virt.numa_fit import (
 )
 from nova_tx.virt.numa_usage import claim, numa_usage_from_instance_numa, release
 from nova_tx.virt.pci_affinity import apply_requests, filter_pools, support_requests
+from nova_tx.virt.pci_request import get_pci_requests_from_flavor, parse_pci_aliases
 
 __all__ = [
+    "HostCellInfo",
+    "allocation_ratio",
     "apply_requests",
+    "build_host_numa_topology",
+    "check_realtime_host_config",
     "claim",
+    "emulator_threads_pin",
     "filter_pools",
     "fit_instance_cell",
     "format_cpu_spec",
@@ -72,9 +95,12 @@ __all__ = [
     "get_mem_page_size_constraint",
     "get_numa_node_count_constraint",
     "get_pci_numa_policy_constraint",
+    "get_pci_requests_from_flavor",
     "get_possible_cpu_topologies",
     "get_realtime_cpu_constraint",
     "get_vpmems",
+    "host_cpu_sets",
+    "host_passes_numa_topology",
     "is_realtime_enabled",
     "numa_fit_instance_to_host",
     "numa_get_constraints",
@@ -82,10 +108,13 @@ __all__ = [
     "parse_bool",
     "parse_cpu_spec",
     "parse_mem_page_size",
+    "parse_pci_aliases",
+    "parse_reserved_huge_pages",
     "pin_instance_cell",
     "release",
     "select_page_size",
     "sort_host_cells",
     "sort_possible_cpu_topologies",
     "support_requests",
+    "vcpu_pin_sets",
 ]

@@ -38,6 +38,7 @@ from nova_tx.virt import pci_affinity
 
 __all__ = [
     "fit_instance_cell",
+    "host_passes_numa_topology",
     "numa_fit_instance_to_host",
     "pin_instance_cell",
     "select_page_size",
@@ -313,3 +314,36 @@ def numa_fit_instance_to_host(
         return obj.InstanceNUMATopology(cells=cells,
                                         emulator_threads_policy=guest.emulator_threads_policy)
     return None
+
+
+def host_passes_numa_topology(
+    host: obj.NUMATopology | None,
+    requested: obj.InstanceNUMATopology | None,
+    flavor: obj.Flavor,
+    image: obj.ImageMeta | None,
+    limits: obj.NUMATopologyLimits | None = None,
+    pci_requests: Sequence[obj.InstancePCIRequest] | None = None,
+    pci_pools: Sequence[obj.PciDevicePool] | None = None,
+    pack: bool = False,
+) -> tuple[bool, obj.InstanceNUMATopology | None]:
+    """The NUMATopologyFilter's decision for one host (spec/E §2.4): (passes, fitted).
+
+    A guest without a NUMA topology passes anywhere (fitted None); a NUMA guest needs a
+    host topology and a fit. First, a ``dedicated`` + ``require`` request (read from
+    the raw flavor and image values, not the resolved ones) is refused on a host
+    without SMT.
+    """
+    specs = flavor.extra_specs or {}
+    props = image.properties if image is not None else {}
+    if host is not None and requested is not None:
+        policies = {specs.get("hw:cpu_policy"), props.get("hw_cpu_policy")}
+        threads = {specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy")}
+        if (obj.CPU_POLICY_DEDICATED in policies and obj.THREAD_POLICY_REQUIRE in threads
+                and not host.has_threads):
+            return False, None
+    if requested is None:
+        return True, None
+    if host is None:
+        return False, None
+    fitted = numa_fit_instance_to_host(host, requested, limits, pci_requests, pci_pools, pack)
+    return fitted is not None, fitted

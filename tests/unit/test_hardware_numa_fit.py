@@ -386,3 +386,31 @@ class NetworkAffinityTests(SynchronousTestCase):
         host.cells[1].cpuset = set()
         limits = NUMATopologyLimits(16.0, 1.5, NetworkMetadata({"foo"}))
         self.assertIsNone(hardware.numa_fit_instance_to_host(host, shared(), limits))
+
+
+class NUMATopologyFilterTests(SynchronousTestCase):
+    """spec/E §2.4: the filter's decision for one host."""
+
+    def passes(self, hst, specs, props=None):
+        flavor = Flavor(vcpus=2, memory_mb=1024, extra_specs=specs)
+        image = ImageMeta(properties=props or {})
+        requested = hardware.numa_get_constraints(flavor, image)
+        return hardware.host_passes_numa_topology(hst, requested, flavor, image, LIMITS)
+
+    def test_plain_guest_passes_anywhere(self):
+        """spec/E §2.4 test: a host without NUMA info rejects only NUMA guests."""
+        self.assertEqual(self.passes(None, {}), (True, None))
+        self.assertEqual(self.passes(None, {"hw:numa_nodes": "1"}), (False, None))
+        ok, fitted = self.passes(worked_example_host(), {"hw:numa_nodes": "1"})
+        self.assertTrue(ok)
+        self.assertEqual(fitted.cells[0].id, 1)
+
+    def test_require_on_a_host_without_threads(self):
+        specs = {"hw:cpu_policy": "dedicated", "hw:cpu_thread_policy": "require"}
+        self.assertEqual(self.passes(non_smt_host(), specs), (False, None))
+        ok, fitted = self.passes(smt_host(), specs)
+        self.assertEqual((ok, fitted.cpu_pinning), (True, {0: 0, 1: 1}))
+
+    def test_does_not_fit(self):
+        self.assertEqual(self.passes(non_smt_host(pinned=range(7)), {"hw:cpu_policy": "dedicated"}),
+                         (False, None))

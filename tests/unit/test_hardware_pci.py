@@ -1,8 +1,10 @@
 """PCI–NUMA affinity policies in the fit (spec/E §2.10)."""
 from twisted.trial.unittest import SynchronousTestCase
 
+from nova_tx import exception
 from nova_tx.objects.numa import (
     Flavor,
+    ImageMeta,
     InstanceNUMACell,
     InstancePCIRequest,
     NUMACell,
@@ -150,3 +152,74 @@ class PoolFilterTests(SynchronousTestCase):
         left = hardware.apply_requests([pool(0, count=3)], requests, [self.cell(0)])
         self.assertEqual([(p.numa_node, p.count) for p in left], [(0, 1)])
         self.assertEqual(pools[0].count, 1)
+
+
+ALIAS = '{"vendor_id":"8086","product_id":"154d","device_type":"type-PF","name":"a1"}'
+
+
+class AliasTests(SynchronousTestCase):
+    """spec/E §1.7 and §3.4: [pci] alias and pci_passthrough:alias."""
+
+    def requests(self, specs, props=None, aliases=(ALIAS,)):
+        return hardware.get_pci_requests_from_flavor(
+            Flavor(vcpus=1, memory_mb=512, extra_specs=specs),
+            ImageMeta(properties=props or {}), hardware.parse_pci_aliases(aliases))
+
+    def test_seed_example(self):
+        """spec/E §1.7: "a1:2" with the seed's alias → one request for 2 PFs, legacy."""
+        (req,) = self.requests({"pci_passthrough:alias": "a1:2"})
+        self.assertEqual((req.count, req.alias_name, req.numa_policy, req.spec),
+                         (2, "a1", "legacy",
+                          [{"vendor_id": "8086", "product_id": "154d", "dev_type": "type-PF"}]))
+
+    def test_entries_with_one_name_are_ored(self):
+        aliases = ['{"name": "gpu", "vendor_id": "10de", "product_id": "1db4"}',
+                   {"name": "gpu", "vendor_id": "10de", "product_id": "1db5"}]
+        reqs = self.requests({"pci_passthrough:alias": "gpu:1, a1:1"},
+                             aliases=aliases + [ALIAS])
+        self.assertEqual([(r.alias_name, len(r.spec)) for r in reqs], [("gpu", 2), ("a1", 1)])
+
+    def test_undefined_alias(self):
+        """spec/E §1.7 test: alias a9 undefined → 400 "PCI alias a9 is not defined"."""
+        e = self.assertRaises(exception.PciRequestAliasNotDefined, self.requests,
+                              {"pci_passthrough:alias": "a9:1"})
+        self.assertEqual((e.code, e.format_message()), (400, "PCI alias a9 is not defined"))
+
+    def test_flavor_policy_overrides_the_alias_policy(self):
+        """spec/E §1.7 test: alias numa_policy=preferred + flavor required → required."""
+        alias = '{"name": "a1", "vendor_id": "8086", "numa_policy": "preferred"}'
+        (req,) = self.requests({"pci_passthrough:alias": "a1:1"}, aliases=[alias])
+        self.assertEqual(req.numa_policy, "preferred")
+        (req,) = self.requests({"pci_passthrough:alias": "a1:1",
+                                "hw:pci_numa_affinity_policy": "required"}, aliases=[alias])
+        self.assertEqual(req.numa_policy, "required")
+        (req,) = self.requests({"pci_passthrough:alias": "a1:1"},
+                               {"hw_pci_numa_affinity_policy": "socket"}, aliases=[alias])
+        self.assertEqual(req.numa_policy, "socket")
+
+    def test_malformed_extra_spec(self):
+        e = self.assertRaises(exception.InvalidRequest, self.requests,
+                              {"pci_passthrough:alias": "a1"})
+        self.assertIn("pci_passthrough:alias", e.format_message())
+
+    def test_no_alias_no_requests(self):
+        self.assertEqual(self.requests({}), [])
+
+    def test_invalid_aliases(self):
+        """spec/E §3.4 test: device_type mismatch across entries of one name → PciInvalidAlias."""
+        cases = [
+            (['{"name": "a", "device_type": "type-PF"}', '{"name": "a", "device_type": "type-VF"}'],
+             "Device type mismatch for alias 'a'"),
+            (['{"name": "a", "numa_policy": "required"}', '{"name": "a"}'],
+             "NUMA policy mismatch for alias 'a'"),
+            (['{"name": "a", "colour": "red"}'], "'colour'"),
+            (['{"vendor_id": "8086"}'], "'name'"),
+            (['{"name": "a", "vendor_id": "80861"}'], "'vendor_id'"),
+            (['{"name": "a", "numa_policy": "nearby"}'], "'numa_policy'"),
+            (['{"name": "a", "device_type": "type-XX"}'], "'device_type'"),
+            (['not json'], "Invalid PCI alias definition"),
+        ]
+        for aliases, text in cases:
+            e = self.assertRaises(exception.PciInvalidAlias, hardware.parse_pci_aliases, aliases)
+            self.assertIn(text, e.format_message())
+            self.assertEqual(e.code, 400)
