@@ -39,7 +39,7 @@ from oslo_config import cfg
 from twisted.copyright import version as twisted_version
 from twisted.internet import defer
 from twisted.internet import error as net_error
-from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
+from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
 from twisted.python.failure import Failure
 from txamqp import spec as txspec
 from txamqp.client import ChannelClosed, Closed, ConnectionClosed, TwistedDelegate
@@ -49,7 +49,7 @@ from txamqp.queue import TimeoutDeferredQueue
 from zope.interface import implementer
 
 from nova_tx import log, version
-from nova_tx.bus import amqp_codec, amqp_frames
+from nova_tx.bus import amqp_codec, amqp_frames, amqp_tls
 from nova_tx.bus.amqp_codec import load_spec
 from nova_tx.bus.exception import (
     MessageDeliveryFailure,
@@ -90,7 +90,7 @@ RESOURCE_LOCKED = 405
 #: them itself, but a broker-given name would change at every reconnection.
 GENERATED_QUEUE_PREFIX = "nova-tx.gen-"
 EXCHANGE_KINDS = (DIRECT, TOPIC, FANOUT)
-LOGIN_METHODS = ("AMQPLAIN", "PLAIN")
+LOGIN_METHODS = ("AMQPLAIN", "PLAIN", "EXTERNAL")
 
 
 # --- the protocol --------------------------------------------------------------------
@@ -895,6 +895,12 @@ class AMQPBus:
         if self._login_method not in LOGIN_METHODS:
             raise MessagingException(f"rabbit_login_method {self._login_method!r} is not "
                                      f"supported (supported: {', '.join(LOGIN_METHODS)})")
+        self._tls = amqp_tls.client_tls(option)
+        if self._login_method == "EXTERNAL" and not (
+                self._tls and option("ssl_cert_file")):
+            raise MessagingException("rabbit_login_method EXTERNAL logs in with the TLS "
+                                     "client certificate: set ssl, ssl_cert_file and "
+                                     "ssl_key_file")
         self._hosts = [_host(h) for h in url.hosts] or [
             _Host("localhost", DEFAULT_PORT, "guest", "guest")]
         self._virtual_host = url.virtual_host or "/"
@@ -1073,6 +1079,8 @@ class AMQPBus:
     async def _handshake(self, client: _Client, host: _Host) -> None:
         endpoint = HostnameEndpoint(self.reactor, host.hostname, host.port,
                                     timeout=CONNECT_TIMEOUT)
+        if self._tls is not None:
+            endpoint = wrapClientTLS(self._tls(host.hostname), endpoint)
         await connectProtocol(endpoint, client)
         await client.start(client.response, client.mechanism, client.locale)
 
@@ -1234,6 +1242,8 @@ def _host(host) -> _Host:
 
 
 def _login_response(method: str, host: _Host) -> Any:
+    if method == "EXTERNAL":
+        return b""  # the broker takes the identity from the client certificate
     if method == "PLAIN":
         return f"\0{host.username}\0{host.password}".encode()
     return {"LOGIN": host.username, "PASSWORD": host.password}

@@ -198,10 +198,58 @@ rabbit_opts = [
     cfg.StrOpt(
         "rabbit_login_method",
         default="AMQPLAIN",
-        choices=["PLAIN", "AMQPLAIN"],
-        help="How to log in to RabbitMQ. nova-tx speaks PLAIN and AMQPLAIN; Nova's "
-        "EXTERNAL and RABBIT-CR-DEMO need TLS client certificates, which nova-tx does not "
-        "support yet.",
+        choices=["PLAIN", "AMQPLAIN", "EXTERNAL"],
+        help="How to log in to RabbitMQ: PLAIN or AMQPLAIN with the URL's user and "
+        "password, or EXTERNAL with the TLS client certificate (ssl_cert_file; the "
+        "broker needs its rabbitmq_auth_mechanism_ssl plugin). RABBIT-CR-DEMO is not "
+        "supported.",
+    ),
+    cfg.BoolOpt(
+        "ssl",
+        default=False,
+        help="Connect over TLS (the URL's port is still used; RabbitMQ's TLS listener "
+        "is usually 5671). As in oslo.messaging, the broker's certificate is verified only "
+        "when ssl_ca_file is set; without it the connection is encrypted but the broker "
+        "is not authenticated, and a warning says so.",
+    ),
+    cfg.StrOpt(
+        "ssl_version",
+        default="",
+        help="The oldest TLS version to accept: TLSv1, TLSv1_1, TLSv1_2 or TLSv1_3 "
+        "(SSLv23 or empty: the library's default minimum).",
+    ),
+    cfg.StrOpt(
+        "ssl_key_file",
+        default="",
+        help="PEM private key of the client certificate (with ssl_cert_file).",
+    ),
+    cfg.StrOpt(
+        "ssl_cert_file",
+        default="",
+        help="PEM client certificate presented to the broker (with ssl_key_file).",
+    ),
+    cfg.StrOpt(
+        "ssl_ca_file",
+        default="",
+        help="PEM certificate(s) of the authority that signed the broker's certificate; "
+        "when set, the broker's certificate chain is verified.",
+    ),
+    cfg.BoolOpt(
+        "ssl_enforce_hostname_verification",
+        default=True,
+        deprecated_for_removal=True,
+        deprecated_reason="Verification is always enabled now",
+        help="With ssl_ca_file: also check that the broker's certificate names the host "
+        "connected to. Without ssl_ca_file there is no verification at all.",
+    ),
+    cfg.BoolOpt(
+        "ssl_enforce_fips_mode",
+        default=False,
+        deprecated_for_removal=True,
+        deprecated_reason="FIPS_mode_set API was removed in OpenSSL 3.0.0. This option "
+        "has no effect now.",
+        help="Has no effect (OpenSSL 3 removed the switch); kept so that configurations "
+        "that set it still load.",
     ),
 ]
 

@@ -51,10 +51,15 @@ class PrivateBroker:
     register it as a cleanup before ``start()``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: dict[str, str] | None = None) -> None:
+        """``tls``: PEM paths ``cacert``, ``cert``, ``key`` for a TLS listener on
+        ``tls_port`` (client certificates are asked for, not required) with the EXTERNAL
+        login taken from the certificate's common name."""
         self.base = tempfile.mkdtemp(prefix="novatx-rabbit-")
         self.node = f"novatx-test-{secrets.token_hex(4)}@localhost"
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.dist_port = free_port()
         self.started = False
         self._env = dict(
@@ -79,13 +84,27 @@ class PrivateBroker:
     def _write_files(self) -> None:
         for sub in ("mnesia", "log"):
             os.makedirs(os.path.join(self.base, sub), exist_ok=True)
+        conf = (f"listeners.tcp.default = {self.port}\n"
+                "loopback_users = none\n"
+                # The machine may have little disk left: a node that blocks
+                # publishers would look like a bus bug.
+                "disk_free_limit.absolute = 1MB\n")
+        plugins = "[]"
+        if self.tls:
+            plugins = "[rabbitmq_auth_mechanism_ssl]"
+            conf += (f"listeners.ssl.default = {self.tls_port}\n"
+                     f"ssl_options.cacertfile = {self.tls['cacert']}\n"
+                     f"ssl_options.certfile = {self.tls['cert']}\n"
+                     f"ssl_options.keyfile = {self.tls['key']}\n"
+                     "ssl_options.verify = verify_peer\n"
+                     "ssl_options.fail_if_no_peer_cert = false\n"
+                     "ssl_cert_login_from = common_name\n"
+                     "auth_mechanisms.1 = PLAIN\n"
+                     "auth_mechanisms.2 = AMQPLAIN\n"
+                     "auth_mechanisms.3 = EXTERNAL\n")
         files = {
-            "enabled_plugins": "[].\n",
-            "rabbitmq.conf": (f"listeners.tcp.default = {self.port}\n"
-                              "loopback_users = none\n"
-                              # The machine may have little disk left: a node that
-                              # blocks publishers would look like a bus bug.
-                              "disk_free_limit.absolute = 1MB\n"),
+            "enabled_plugins": plugins + ".\n",
+            "rabbitmq.conf": conf,
             "advanced.config": "[].\n",
             "rabbitmq-env.conf": "",
             ".erlang.cookie": secrets.token_hex(16),
@@ -129,18 +148,21 @@ class PrivateBroker:
         self._check(self.ctl("await_startup", "--timeout", str(int(timeout)),
                              timeout=timeout + 10), "rabbitmqctl await_startup")
         self.wait_for_port(timeout)
+        if self.tls_port:
+            self.wait_for_port(timeout, self.tls_port)
         return time.monotonic() - began
 
-    def wait_for_port(self, timeout: float = 30.0) -> None:
+    def wait_for_port(self, timeout: float = 30.0, port: int | None = None) -> None:
+        port = port or self.port
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
                     return
             except OSError as e:
                 if time.monotonic() > deadline:
                     raise PrivateBrokerUnavailable(
-                        f"node {self.node} does not listen on {self.port}: {e}") from None
+                        f"node {self.node} does not listen on {port}: {e}") from None
                 time.sleep(0.05)
 
     def stop_app(self) -> None:
