@@ -114,7 +114,9 @@ class RealPlacement:
         self._log = open(os.path.join(self.directory, "server.log"), "wb")
         self.process = subprocess.Popen(
             [python(), "-P", os.path.abspath(__file__), self.directory, self.config],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
+            # stdin: the child exits when it reads EOF, i.e. when this process is gone
+            # (even killed) and the pipe closes.
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         # The child prints "LISTENING <port>" when it serves, or exits.
         deadline = time.monotonic() + START_TIMEOUT
@@ -157,6 +159,7 @@ class RealPlacement:
                 except subprocess.TimeoutExpired:
                     self.process.kill()
                     self.process.wait()
+            self.process.stdin.close()
             self.process.stdout.close()
             self.process = None
         if self._log is not None:
@@ -269,6 +272,13 @@ def _serve(directory: str, config: str) -> None:
 
     httpd = simple_server.make_server("127.0.0.1", 0, app, handler_class=Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    def exit_with_parent():
+        sys.stdin.buffer.read()  # EOF: the test process has gone
+        shutil.rmtree(directory, ignore_errors=True)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     print(f"LISTENING {httpd.server_port}", flush=True)
     httpd.serve_forever()
 
