@@ -99,6 +99,16 @@ class CPUTopologyTests(SynchronousTestCase):
         self.assertEqual((topo.sockets, topo.cores, topo.threads), (2, 4, 1))
         self.assertEqual(best(8), (8, 1, 1))
 
+    def test_one_cell_numa_guest_is_one_socket(self):
+        """D4 applies to every NUMA guest: a pinned 1-cell guest gets 1 socket."""
+        flavor = Flavor(vcpus=4, memory_mb=2048, extra_specs={"hw:cpu_policy": "dedicated"})
+        numa = hardware.numa_get_constraints(flavor)
+        topo = hardware.get_best_cpu_topology(flavor, numa_topology=numa)
+        self.assertEqual((topo.sockets, topo.cores, topo.threads), (1, 4, 1))
+        flavor.extra_specs["hw:cpu_sockets"] = "2"
+        topo = hardware.get_best_cpu_topology(flavor, numa_topology=numa)
+        self.assertEqual((topo.sockets, topo.cores, topo.threads), (2, 2, 1))
+
     def test_impossible_limits(self):
         e = self.assertRaises(exception.ImageVCPULimitsRangeImpossible, best, 8,
                               {"hw:cpu_max_sockets": "1", "hw:cpu_max_cores": "2",

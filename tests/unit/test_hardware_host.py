@@ -111,3 +111,33 @@ class AllocationRatioTests(SynchronousTestCase):
         self.assertEqual(hardware.allocation_ratio(0.0, 4.0, 16.0), 4.0)
         self.assertEqual(hardware.allocation_ratio(None, None, 16.0), 16.0)
         self.assertEqual(hardware.allocation_ratio(0.0, None, 1.5), 1.5)
+
+
+class OptionTests(SynchronousTestCase):
+    """The options the reference takes as arguments, with Nova's names and defaults."""
+
+    def conf(self):
+        from oslo_config import cfg
+
+        from nova_tx.conf import compute
+        conf = cfg.ConfigOpts()
+        compute.register_opts(conf)
+        conf([])
+        return conf
+
+    def test_defaults(self):
+        conf = self.conf()
+        self.assertIs(conf.compute.packing_host_numa_cells_allocation_strategy, False)
+        self.assertIsNone(conf.compute.cpu_shared_set)
+        self.assertIsNone(conf.compute.cpu_dedicated_set)
+        self.assertEqual((conf.initial_cpu_allocation_ratio, conf.initial_ram_allocation_ratio,
+                          conf.initial_disk_allocation_ratio), (16.0, 1.5, 1.0))
+        self.assertIsNone(conf.cpu_allocation_ratio)
+        self.assertEqual((conf.reserved_host_cpus, conf.reserved_host_memory_mb), (0, 512))
+
+    def test_reserved_huge_pages_from_the_option(self):
+        conf = self.conf()
+        conf.set_override("reserved_huge_pages",
+                          ["node:0,size:2048,count:64", "node:1,size:1GB,count:1"])
+        self.assertEqual(hardware.parse_reserved_huge_pages(conf.reserved_huge_pages),
+                         {0: {2048: 64}, 1: {1048576: 1}})
