@@ -30,13 +30,13 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 # Configuration name -> what the server is started with (see _write_config).
@@ -121,7 +121,9 @@ class RealPlacement:
         # The child prints "LISTENING <port>" when it serves, or exits.
         deadline = time.monotonic() + START_TIMEOUT
         line = b""
-        while time.monotonic() < deadline:
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not select.select([self.process.stdout], [], [], remaining)[0]:
+                break  # silent until the deadline
             line = self.process.stdout.readline()
             if not line or line.startswith(b"LISTENING "):
                 break
