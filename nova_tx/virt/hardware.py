@@ -25,6 +25,7 @@ The usual sequence: ``numa_get_constraints(flavor, image)`` (API: raises the 400
 means "does not fit"), ``claim(host, guest, limits, ...)`` and later
 ``release(host, fitted)`` (compute).
 """
+from nova_tx.objects.numa import InstanceNUMATopology, NUMAFitRequest
 from nova_tx.virt.constraints import (
     get_cpu_policy_constraint,
     get_cpu_thread_policy_constraint,
@@ -78,6 +79,7 @@ __all__ = [
     "allocation_ratio",
     "apply_requests",
     "build_host_numa_topology",
+    "check_fit_request",
     "check_realtime_host_config",
     "claim",
     "emulator_threads_pin",
@@ -118,3 +120,17 @@ __all__ = [
     "support_requests",
     "vcpu_pin_sets",
 ]
+
+
+def check_fit_request(request: NUMAFitRequest, pack: bool = False
+                      ) -> tuple[bool, InstanceNUMATopology | None]:
+    """Answer one ``NUMAFitRequest`` (the JSON of docs/numa.md): (passes, fitted guest).
+
+    The guest topology comes from the request's flavor and image (an invalid one
+    raises its 400 error); a guest without a NUMA topology passes with None.
+    ``pack`` is ``[compute] packing_host_numa_cells_allocation_strategy``.
+    """
+    requested = numa_get_constraints(request.flavor, request.image)
+    return host_passes_numa_topology(request.host, requested, request.flavor, request.image,
+                                     request.limits, request.pci_requests, request.pci_pools,
+                                     pack)

@@ -132,3 +132,41 @@ class JSONTests(SynchronousTestCase):
         self.assertIn("'flavor'", str(e))
         self.assertRaises(exception.Invalid, NUMACell.from_dict,
                           {"id": 0, "memory": 1, "cpuset": ["x"]})
+
+
+class FitRequestTests(SynchronousTestCase):
+    """A whole fit question as JSON, as docs/numa.md shows it (spec/E §2.5 example host)."""
+
+    DOCUMENT = """
+    {
+      "host": {"cells": [
+        {"id": 0, "cpuset": "0-3", "pcpuset": "4-7", "memory": 8192, "cpu_usage": 2,
+         "memory_usage": 4096, "pinned_cpus": [4]},
+        {"id": 1, "cpuset": "8-11", "pcpuset": "12-15", "memory": 8192},
+        {"id": 2, "cpuset": "16-19", "pcpuset": "20-23", "memory": 8192, "cpu_usage": 1,
+         "memory_usage": 6144, "pinned_cpus": [20, 21]}
+      ]},
+      "flavor": {"vcpus": 2, "memory_mb": 1024, "extra_specs": {"hw:cpu_policy": "dedicated"}},
+      "limits": {"cpu_allocation_ratio": 16.0, "ram_allocation_ratio": 1.5}
+    }
+    """
+
+    def test_spread_and_pack(self):
+        from nova_tx.virt import hardware
+        request = NUMAFitRequest.from_dict(json.loads(self.DOCUMENT))
+        ok, fitted = hardware.check_fit_request(request)
+        self.assertTrue(ok)
+        self.assertEqual(fitted.to_dict()["cells"][0]["cpu_pinning"], {"0": 12, "1": 13})
+        ok, fitted = hardware.check_fit_request(request, pack=True)
+        self.assertEqual((fitted.cells[0].id, fitted.cpu_pinning), (2, {0: 22, 1: 23}))
+
+    def test_plain_guest_and_bad_flavor(self):
+        from nova_tx.virt import hardware
+        data = json.loads(self.DOCUMENT)
+        data["flavor"]["extra_specs"] = {}
+        self.assertEqual(hardware.check_fit_request(NUMAFitRequest.from_dict(data)),
+                         (True, None))
+        data["flavor"]["extra_specs"] = {"hw:cpu_policy": "pinned"}
+        e = self.assertRaises(exception.InvalidCPUAllocationPolicy, hardware.check_fit_request,
+                              NUMAFitRequest.from_dict(data))
+        self.assertIn("hw:cpu_policy", e.format_message())
