@@ -5,12 +5,12 @@ needs ``from nova_tx.conf import CONF``.
 """
 from oslo_config import cfg
 
-from nova_tx.conf import database, default, messaging, remote_debug, servicegroup
+from nova_tx.conf import compute, database, default, messaging, remote_debug, servicegroup
 
 CONF = cfg.CONF
 
 #: The section modules, in the order their options are registered and listed.
-MODULES = (default, database, messaging, remote_debug, servicegroup)
+MODULES = (default, compute, database, messaging, remote_debug, servicegroup)
 
 for _module in MODULES:
     _module.register_opts(CONF)
