@@ -76,15 +76,10 @@ def replace(conn: sa.Connection, requests: list[ConsumerAllocations]) -> None:
                   else "Unable to allocate inventory: ")
         raise exception.BadRequest(prefix + e.detail) from None
 
-    # Every provider whose generation this write will bump is read now, before the
-    # capacity check: the compare-and-swap at the end then fails if anything changed
-    # them in between.
-    previous = {row.resource_provider_id for row in conn.execute(
-        sa.select(allocations.c.resource_provider_id).distinct()
-        .where(allocations.c.consumer_id.in_([r.consumer_uuid for r in requests])))}
-    touched = {p.id: p for p in providers.values()}
-    touched.update(rp_store.get_by_ids(conn, previous - set(touched)))
-
+    # The providers that receive allocations were read above, before the capacity
+    # check: the compare-and-swap of their generations at the end fails if anything
+    # changed them in between. (As in Placement, providers that only lose
+    # allocations keep their generation.)
     written = []
     for request in requests:
         written.append(consumers.ensure(
@@ -109,7 +104,7 @@ def replace(conn: sa.Connection, requests: list[ConsumerAllocations]) -> None:
     _check_capacity(conn, providers, rc_ids, requests, wanted)
     if rows:
         conn.execute(allocations.insert(), rows)
-    for provider in touched.values():
+    for provider in providers.values():
         rp_store.increment_generation(
             conn, provider, message="Inventory and/or allocations changed while attempting "
             "to allocate: Another thread concurrently updated the data. Please retry your "
@@ -164,12 +159,10 @@ def _check_capacity(conn: sa.Connection, providers: dict, rc_ids: dict[str, int]
 
 def delete_for_consumer(conn: sa.Connection, consumer_uuid: str) -> None:
     """Remove every allocation of ``consumer_uuid``; NotFound when it has none."""
-    rp_ids = [row.resource_provider_id for row in conn.execute(
-        sa.select(allocations.c.resource_provider_id).distinct()
-        .where(allocations.c.consumer_id == consumer_uuid))]
-    if not rp_ids:
+    found = conn.execute(sa.select(allocations.c.id)
+                         .where(allocations.c.consumer_id == consumer_uuid).limit(1)).first()
+    if found is None:
         raise exception.NotFound(f"No allocations for consumer '{consumer_uuid}'")
+    # Placement leaves the providers' generations alone here.
     conn.execute(allocations.delete().where(allocations.c.consumer_id == consumer_uuid))
-    for provider in rp_store.get_by_ids(conn, rp_ids).values():
-        rp_store.increment_generation(conn, provider)
     consumers.delete_if_no_allocations(conn, [consumer_uuid])

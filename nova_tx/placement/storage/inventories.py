@@ -100,9 +100,9 @@ def add(conn: sa.Connection, rp: ResourceProvider, generation: int | None,
     """Add one class to the inventory; Conflict when the provider has it already."""
     current = get_all(conn, rp)
     if inv.resource_class in current:
-        raise exception.Conflict(
-            f"Update to resource provider {rp.uuid} failed: Inventory for "
-            f"{inv.resource_class} on resource provider {rp.uuid} already exists.")
+        raise exception.ConcurrentUpdate(
+            f"Update conflict: Inventory for {inv.resource_class} on resource provider "
+            f"{rp.uuid} already exists.")
     return replace_all(conn, rp, generation, {**current, inv.resource_class: inv})
 
 

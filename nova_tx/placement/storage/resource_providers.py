@@ -190,7 +190,7 @@ def create(conn: sa.Connection, *, name: str, uuid: str | None = None,
             parent = get_by_uuid(conn, parent_provider_uuid)
         except exception.ResourceProviderNotFound:
             raise exception.BadRequest(
-                prefix + f"parent provider UUID {parent_provider_uuid} does not exist"
+                prefix + "parent provider UUID does not exist."
             ) from None
     _check_unique(conn, name, uuid)
     now = utcnow()
@@ -205,7 +205,7 @@ def create(conn: sa.Connection, *, name: str, uuid: str | None = None,
                 conn.execute(rp.update().where(rp.c.id == rp_id).values(root_provider_id=rp_id))
     except DBDuplicateEntry:
         _check_unique(conn, name, uuid)
-        raise exception.Conflict(f"Conflicting resource provider {name} already exists.",
+        raise exception.Conflict(f"Conflicting resource provider name: {name} already exists.",
                                  code=exception.DUPLICATE_NAME) from None
     return get_by_uuid(conn, uuid)
 
@@ -218,7 +218,7 @@ def _check_unique(conn: sa.Connection, name: str, uuid: str, *, exclude: int | N
             query = query.where(rp.c.id != exclude)
         if conn.execute(query).first() is not None:
             raise exception.Conflict(
-                f"Conflicting resource provider {column} {value} already exists.",
+                f"Conflicting resource provider {column}: {value} already exists.",
                 code=exception.DUPLICATE_NAME if column == "name" else exception.UNDEFINED)
 
 
@@ -249,8 +249,7 @@ def update(conn: sa.Connection, uuid: str, *, name: str,
                 parent = get_by_uuid(conn, parent_provider_uuid)
             except exception.ResourceProviderNotFound:
                 raise exception.BadRequest(
-                    prefix + f"parent provider UUID {parent_provider_uuid} does not exist"
-                ) from None
+                    prefix + "parent provider UUID does not exist.") from None
             if parent.id == current.id or parent.id in descendant_ids(conn, current.id):
                 raise exception.BadRequest(
                     prefix + "creating loop in the provider tree is not allowed.")
@@ -262,7 +261,7 @@ def update(conn: sa.Connection, uuid: str, *, name: str,
         with conn.begin_nested():
             conn.execute(rp.update().where(rp.c.id == current.id).values(**values))
     except DBDuplicateEntry:
-        raise exception.Conflict(f"Conflicting resource provider name {name} already exists.",
+        raise exception.Conflict(f"Conflicting resource provider name: {name} already exists.",
                                  code=exception.DUPLICATE_NAME) from None
     return get_by_uuid(conn, uuid)
 
@@ -285,7 +284,11 @@ def descendant_ids(conn: sa.Connection, rp_id: int) -> set[int]:
 
 
 def delete(conn: sa.Connection, uuid: str) -> None:
-    current = get_by_uuid(conn, uuid)
+    try:
+        current = get_by_uuid(conn, uuid)
+    except exception.ResourceProviderNotFound:
+        raise exception.NotFound(
+            f"No resource provider with uuid {uuid} found for delete") from None
     if conn.execute(sa.select(rp.c.id).where(rp.c.parent_provider_id == current.id)
                     .limit(1)).first():
         raise exception.Conflict(

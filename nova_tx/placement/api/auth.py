@@ -1,0 +1,49 @@
+"""Who is asking, and may they.
+
+Authentication follows ``[api] auth_strategy``; ``noauth2`` (the default here while
+nova-tx's Keystone middleware is not written) reads ``X-Auth-Token: user[:project]``
+as Placement's and Nova's noauth2 do: roles from ``X-Roles`` when given, otherwise
+``admin`` for the user ``admin``. Every URL but the root needs a token (401).
+
+Authorization is deliberately simple: the ``admin`` or ``service`` role (or the user
+``admin``) may do everything; anyone else gets 403 with Placement's policy message.
+Placement's finer defaults (readers of their own project's usages, the deprecated and
+the secure-RBAC rule sets) and ``policy.yaml`` overrides are not implemented.
+"""
+from __future__ import annotations
+
+from nova_tx.context import RequestContext
+from nova_tx.placement import exception
+from nova_tx.placement.api.wire import PlacementRequest
+
+PRIVILEGED_ROLES = frozenset({"admin", "service"})
+
+
+def authenticate(req: PlacementRequest, request_id: str) -> RequestContext:
+    token = req.header("x-auth-token")
+    if token is None:
+        raise exception.Unauthorized()
+    user_id, _, project_id = token.partition(":")
+    project_id = project_id or user_id
+    roles_header = req.header("x-roles")
+    if roles_header is not None:
+        roles = [r.strip() for r in roles_header.split(",") if r.strip()]
+    elif user_id == "admin":
+        roles = ["admin"]
+    else:
+        roles = []
+    return RequestContext(
+        user_id=req.header("x-user-id") or user_id,
+        project_id=req.header("x-project-id") or project_id,
+        roles=roles, request_id=request_id, auth_token=token,
+        global_request_id=req.header("x-openstack-request-id"),
+        system_scope=req.header("openstack-system-scope"))
+
+
+def authorize(context: RequestContext | None, action: str) -> None:
+    """Allow ``action`` (a Placement policy name) or raise Forbidden."""
+    if context is not None and (
+            context.user_id == "admin"
+            or PRIVILEGED_ROLES & {r.lower() for r in context.roles}):
+        return
+    raise exception.Forbidden(f"Policy does not allow {action} to be performed.")
