@@ -228,6 +228,10 @@ def _vcpu_pcpu_resources(flavor: obj.Flavor) -> tuple[int, int]:
 def _hyperthreading_trait(flavor: obj.Flavor, image: obj.ImageMeta | None) -> str | None:
     for key, value in _specs(flavor).items():
         if _HT_TRAIT.match(key):
+            if value not in ("required", "forbidden"):
+                raise exception.InvalidRequest(
+                    f"Invalid value {value!r} for '{key}': expected 'required' or "
+                    f"'forbidden'")
             return value
     props = _props(image)
     if "HW_CPU_HYPERTHREADING" in (props.get("traits_required") or ()):

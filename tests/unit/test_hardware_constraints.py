@@ -305,6 +305,17 @@ class ExplicitResourcesTests(ErrorAssertions, SynchronousTestCase):
                                         "trait1:HW_CPU_HYPERTHREADING": "required",
                                         "hw:cpu_thread_policy": "require"}))
 
+    def test_hyperthreading_trait_value(self):
+        self.assertRaisesNaming(exception.InvalidRequest, "trait2:HW_CPU_HYPERTHREADING",
+                                hardware.numa_get_constraints,
+                                flavor({"hw:cpu_policy": "dedicated",
+                                        "trait2:HW_CPU_HYPERTHREADING": "maybe"}))
+
+    def test_resource_amount_must_be_an_integer(self):
+        self.assertRaisesNaming(exception.InvalidRequest, "resources:PCPU",
+                                hardware.numa_get_constraints,
+                                flavor({"resources:PCPU": "four"}))
+
     def test_hyperthreading_trait_without_pinning(self):
         self.assertRaisesNaming(exception.CPUThreadPolicyConfigurationInvalid,
                                 "trait:HW_CPU_HYPERTHREADING", hardware.numa_get_constraints,

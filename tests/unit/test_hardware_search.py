@@ -163,3 +163,39 @@ class SearchEquivalenceTests(SynchronousTestCase):
             return
         fitted, after = claimed
         self.assertEqual(hardware.release(after, fitted).to_dict(), host.to_dict())
+
+
+class FitInvariantTests(SynchronousTestCase):
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(hosts(), guests(), st.booleans())
+    def test_a_fit_only_uses_free_resources(self, host, guest, pack):
+        fitted = hardware.numa_fit_instance_to_host(host, guest, NUMATopologyLimits(4.0, 1.0),
+                                                    pack=pack)
+        if fitted is None:
+            return
+        cells = {c.id: c for c in host.cells}
+        ids = [c.id for c in fitted.cells]
+        self.assertEqual(len(set(ids)), len(ids))
+        for index, (wanted, got) in enumerate(zip(guest.cells, fitted.cells, strict=True)):
+            host_cell = cells[got.id]
+            self.assertEqual((got.cpuset, got.pcpuset, got.memory),
+                             (wanted.cpuset, wanted.pcpuset, wanted.memory))
+            if wanted.cpu_policy in ("dedicated", "mixed"):
+                pins = got.cpu_pinning
+                self.assertEqual(set(pins), wanted.pcpuset)
+                self.assertEqual(len(set(pins.values())), len(pins))
+                self.assertLessEqual(set(pins.values()), host_cell.free_pcpus)
+                reserved = got.cpuset_reserved or set()
+                if guest.emulator_threads_isolated and index == 0:
+                    self.assertEqual(len(reserved), 1)
+                else:
+                    self.assertEqual(reserved, set())
+                self.assertLessEqual(reserved, host_cell.free_pcpus - set(pins.values()))
+                if wanted.cpu_thread_policy == "isolate":
+                    cores = [i for p in pins.values()
+                             for i, sib in enumerate(host_cell.siblings) if p in sib]
+                    self.assertEqual(len(set(cores)), len(cores))
+            else:
+                self.assertFalse(got.cpu_pinning)
+            if wanted.pagesize:
+                self.assertIn(got.pagesize, [p.size_kb for p in host_cell.mempages])
