@@ -35,6 +35,7 @@ from oslo_config import cfg
 from nova_tx import exception
 from nova_tx.cmd import common
 from nova_tx.cmd.common import args
+from nova_tx.cmd.numa import NumaCommands
 from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
 from nova_tx.db import migration
@@ -871,10 +872,11 @@ class CellV2Commands(_Command):
         return 0
 
 
-CATEGORIES: dict[str, type[_Command]] = {
+CATEGORIES: dict[str, type] = {
     "api_db": ApiDbCommands,
     "cell_v2": CellV2Commands,
     "db": DbCommands,
+    "numa": NumaCommands,
 }
 
 
