@@ -29,7 +29,7 @@ RESOURCES = {
 CONSUMER_TYPE = {"type": "string", "pattern": "^[A-Z0-9_]+$", "minLength": 1,
                  "maxLength": 255}
 MAPPINGS = {
-    "type": "object",
+    "type": "object", "minProperties": 1,
     "patternProperties": {"^[a-zA-Z0-9_-]{0,64}$": {
         "type": "array", "items": _UUID, "minItems": 1, "uniqueItems": True}},
     "additionalProperties": False,

@@ -70,6 +70,7 @@ def _load_handlers() -> None:
     # Importing them declares their routes.
     from nova_tx.placement.api import (  # noqa: F401
         aggregates,
+        allocation_candidates,
         allocations,
         inventories,
         resource_classes,

@@ -6,7 +6,9 @@ as Placement's and Nova's noauth2 do: roles from ``X-Roles`` when given, otherwi
 ``admin`` for the user ``admin``. Every URL but the root needs a token (401).
 
 Authorization is deliberately simple: the ``admin`` or ``service`` role (or the user
-``admin``) may do everything; anyone else gets 403 with Placement's policy message.
+``admin``) may do everything with a project-scoped token; anyone else, and any
+system-scoped token (``OpenStack-System-Scope``), gets 403 with Placement's policy
+message.
 Placement's finer defaults (readers of their own project's usages, the deprecated and
 the secure-RBAC rule sets) and ``policy.yaml`` overrides are not implemented.
 """
@@ -42,7 +44,8 @@ def authenticate(req: PlacementRequest, request_id: str) -> RequestContext:
 
 def authorize(context: RequestContext | None, action: str) -> None:
     """Allow ``action`` (a Placement policy name) or raise Forbidden."""
-    if context is not None and (
+    # Placement's rules are project-scoped: a system-scoped token is refused.
+    if context is not None and not context.system_scope and (
             context.user_id == "admin"
             or PRIVILEGED_ROLES & {r.lower() for r in context.roles}):
         return
