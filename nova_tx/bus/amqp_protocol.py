@@ -160,7 +160,7 @@ class _Client(AMQClient):
 
 class _Delegate(TwistedDelegate):
     """Answers the broker: login with our client properties, tune with the heartbeat
-    threshold, and the methods txamqp's delegate lacks (confirms, consumer cancel)."""
+    threshold, and the consumer cancel txamqp's delegate lacks (confirms arrive through amqp_frames)."""
 
     def __init__(self, client_properties: dict, heartbeat: int):
         super().__init__()
@@ -184,12 +184,6 @@ class _Delegate(TwistedDelegate):
     def connection_close(self, ch, msg) -> None:
         self.client.close_reason = msg
         super().connection_close(ch, msg)
-
-    def basic_ack(self, ch, msg) -> None:
-        self._connection().confirmed(ch, msg.delivery_tag, msg.multiple, refused=False)
-
-    def basic_nack(self, ch, msg) -> None:
-        self._connection().confirmed(ch, msg.delivery_tag, msg.multiple, refused=True)
 
     def basic_cancel(self, ch, msg) -> None:
         self._connection().consumer_cancelled(ch, msg.consumer_tag)

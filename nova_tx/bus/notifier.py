@@ -34,7 +34,7 @@ from typing import Any
 from oslo_config import cfg
 from twisted.internet import defer, task
 
-from nova_tx.bus import rpc
+from nova_tx.bus import rpc_wire as rpc
 from nova_tx.bus.exception import UnsupportedNotificationDriver
 from nova_tx.bus.interfaces import TOPIC, Binding, ITransport
 
