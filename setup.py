@@ -53,6 +53,7 @@ setup(
     packages=find_namespace_packages(include=["nova_tx", "nova_tx.*"]) + ["twisted.plugins"],
     package_data={"nova_tx.db.api.migrations": ["*.mako"],
                   "nova_tx.db.main.migrations": ["*.mako"],
+                  "nova_tx.db.placement.migrations": ["*.mako"],
                   # The AMQP 0-9-1 protocol definition the txamqp transport loads.
                   "nova_tx.bus": ["specs/*.xml"]},
     install_requires=_requirements(),
@@ -67,6 +68,7 @@ setup(
             *(f"nova-{name} = nova_tx.cmd.services:main_{name.replace('-', '_')}"
               for name in SERVICES),
             "nova-manage = nova_tx.cmd.manage:main",
+            "nova-tx-placement = nova_tx.cmd.services:main_tx_placement",
             "nova-status = nova_tx.cmd.status:main",
         ],
         "oslo.config.opts": ["nova_tx.conf = nova_tx.conf.opts:list_opts"],

@@ -15,6 +15,7 @@ from oslo_config import cfg
 
 from nova_tx import log
 from nova_tx.conf import database as database_conf
+from nova_tx.conf import placement as placement_conf
 from nova_tx.db import engines, migration
 from nova_tx.db.api import cell_mappings
 from nova_tx.db.pool import DBThreadPool
@@ -46,6 +47,11 @@ connection = sqlite:///{state_path}/nova_api.sqlite
 
 [database]
 connection = sqlite:///{state_path}/nova.sqlite
+
+[embedded]
+placement = true
+placement_listen = 127.0.0.1
+placement_port = 8778
 """
 
 
@@ -72,6 +78,10 @@ class AllInOneService(NovaService):
 
     def __init__(self, conf: cfg.ConfigOpts, *, reactor=None):
         super().__init__("nova-allinone", conf, reactor=reactor)
+        placement_conf.register_opts(conf)
+        if conf.embedded.placement:
+            # First: the scheduler and computes find it in process when they start.
+            build_service("nova-tx-placement", conf).setServiceParent(self)
         for binary in SERVICES:
             build_service(binary, conf).setServiceParent(self)
 

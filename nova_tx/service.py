@@ -34,6 +34,7 @@ BUILDERS: dict[str, str] = {
     "nova-scheduler": "nova_tx.scheduler.service:make_service",
     "nova-compute": "nova_tx.compute.service:make_service",
     "nova-allinone": "nova_tx.allinone:make_service",
+    "nova-tx-placement": "nova_tx.placement.service:make_service",
 }
 
 

@@ -68,3 +68,7 @@ def main_compute() -> None:
 
 def main_allinone() -> None:
     _main("nova-allinone")
+
+
+def main_tx_placement() -> None:
+    _main("nova-tx-placement")

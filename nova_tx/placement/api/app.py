@@ -73,6 +73,7 @@ def _load_handlers() -> None:
         allocation_candidates,
         allocations,
         inventories,
+        reshaper,
         resource_classes,
         resource_providers,
         root,

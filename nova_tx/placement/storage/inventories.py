@@ -66,8 +66,8 @@ def replace_all(conn: sa.Connection, rp: ResourceProvider, generation: int | Non
         ids = rc_store.ids_by_name(conn, new)
     except exception.ResourceClassNotFound as e:
         raise exception.BadRequest(
-            f"Unknown resource class in inventory for resource provider {rp.uuid}: {e.name}"
-        ) from None
+            f"Unknown resource class in inventory for resource provider {rp.uuid}: "
+            f"{e.detail}") from None
     existing = {row.resource_class_id: row for row in conn.execute(
         sa.select(inventories).where(inventories.c.resource_provider_id == rp.id))}
     gone = set(existing) - set(ids.values())
