@@ -1,0 +1,78 @@
+"""An embedded image store served by the test's reactor on a free port."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import treq
+from oslo_config import cfg
+
+from nova_tx.conf import default, embedded_services, glance
+from nova_tx.image.service import ImageStoreService
+
+ADMIN = "admin:admin-project"
+ALICE = "alice:project-a"
+BOB = "bob:project-b"
+
+
+def make_conf(testcase, **embedded) -> cfg.ConfigOpts:
+    state = tempfile.mkdtemp(prefix="nova-tx-image-")
+    testcase.addCleanup(_rmtree, state)
+    conf = cfg.ConfigOpts()
+    default.register_opts(conf)
+    embedded_services.register_opts(conf)
+    glance.register_opts(conf)
+    conf(args=[], default_config_files=[])
+    conf.set_override("state_path", state)
+    conf.set_override("image_listen", "127.0.0.1", group="embedded")
+    conf.set_override("image_port", 0, group="embedded")
+    conf.set_override("network_listen", "127.0.0.1", group="embedded")
+    conf.set_override("network_port", 0, group="embedded")
+    for name, value in embedded.items():
+        conf.set_override(name, value, group="embedded")
+    return conf
+
+
+def _rmtree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class ImageServer:
+    """``await start()`` in setUp; ``request(method, path, ...)`` in tests."""
+
+    def __init__(self, testcase, conf: cfg.ConfigOpts | None = None, **embedded):
+        self.testcase = testcase
+        self.conf = conf or make_conf(testcase, **embedded)
+        self.service = ImageStoreService(self.conf)
+
+    async def start(self) -> None:
+        self.service.startService()
+        self.testcase.addCleanup(self.service.stopService)
+        await self.service.started
+        assert not self.service.exit_code, "the image store failed to start"
+        self.url = f"http://127.0.0.1:{self.service.port}"
+        self.image_dir = self.conf.embedded.image_dir
+        assert os.path.isdir(self.image_dir)
+
+    async def request(self, method: str, path: str, body=None, *, token: str | None = ADMIN,
+                      raw: bytes | None = None, headers: dict | None = None):
+        """(status, headers, parsed JSON body, or bytes) of one call."""
+        all_headers = {"accept": "application/json"}
+        if token is not None:
+            all_headers["x-auth-token"] = token
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers["content-type"] = "application/json"
+        all_headers.update(headers or {})
+        response = await treq.request(method, self.url + path, data=data,
+                                      headers={k: [v] for k, v in all_headers.items()},
+                                      persistent=False)
+        content = await response.content()
+        ctype = (response.headers.getRawHeaders("content-type") or [""])[0]
+        if "json" in ctype and content:
+            return response.code, response.headers, json.loads(content)
+        return response.code, response.headers, content
