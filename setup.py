@@ -58,7 +58,7 @@ setup(
                   "nova_tx.bus": ["specs/*.xml"]},
     install_requires=_requirements(),
     extras_require={"test": ["hypothesis", "ruff", "oslo.messaging", "gabbi>=4,<5",
-                                "openstack-placement==16.0.0"]},
+                                "openstack-placement==16.0.0", "keystoneauth1"]},
     ext_modules=cythonize(
         _extensions(), language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
@@ -69,6 +69,7 @@ setup(
               for name in SERVICES),
             "nova-manage = nova_tx.cmd.manage:main",
             "nova-tx-placement = nova_tx.cmd.services:main_tx_placement",
+            "nova-tx-identity = nova_tx.cmd.services:main_tx_identity",
             "nova-status = nova_tx.cmd.status:main",
         ],
         "oslo.config.opts": ["nova_tx.conf = nova_tx.conf.opts:list_opts"],

@@ -35,6 +35,7 @@ BUILDERS: dict[str, str] = {
     "nova-compute": "nova_tx.compute.service:make_service",
     "nova-allinone": "nova_tx.allinone:make_service",
     "nova-tx-placement": "nova_tx.placement.service:make_service",
+    "nova-tx-identity": "nova_tx.identity.service:make_service",
 }
 
 

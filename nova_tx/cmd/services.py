@@ -72,3 +72,7 @@ def main_allinone() -> None:
 
 def main_tx_placement() -> None:
     _main("nova-tx-placement")
+
+
+def main_tx_identity() -> None:
+    _main("nova-tx-identity")

@@ -1,8 +1,9 @@
-"""The ``nova-tx-identity`` daemon: the embedded identity on ``[embedded] identity_port``.
+"""``nova-tx-identity``: the embedded identity on ``[embedded] identity_listen``:``identity_port``.
 
-The all-in-one adds :func:`make_identity_listener` to its own tree when ``[embedded]
-identity`` is set; ``nova-tx-identity`` (console script and twistd plugin) serves it
-alone.
+The same service runs alone (the console script and twistd plugin) and as a child of
+the all-in-one when ``[embedded] identity`` is set. It reads its users from ``[embedded]
+identity_users`` when it starts, so an unreadable entry ends the start with one line.
+Its tokens live in its memory (``nova_tx.identity.tokens``): run one per deployment.
 """
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from oslo_config import cfg
 from twisted.application import internet
 from twisted.web import server
 
+from nova_tx import log
 from nova_tx.conf import embedded as embedded_conf
 from nova_tx.identity.api import IdentityAPI
 from nova_tx.service import NovaService
+
+LOG = log.getLogger(__name__)
+
+BINARY = "nova-tx-identity"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
@@ -20,21 +26,36 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     embedded_conf.register_opts(conf)
 
 
-def make_identity_listener(conf: cfg.ConfigOpts, *, clock=None
-                           ) -> tuple[internet.TCPServer, IdentityAPI]:
-    """The listening service of the identity API, and the API it serves."""
-    register_opts(conf)
-    api = IdentityAPI(conf, clock=clock)
-    site = server.Site(api.resource())
-    site.displayTracebacks = False
-    listener = internet.TCPServer(conf.embedded.identity_port, site,
-                                  interface=conf.embedded.identity_listen)
-    listener.setName("identity")
-    return listener, api
+class IdentitySite(server.Site):
+    """The identity's Site; its log lines say "Identity starting on <port>"."""
+
+    def logPrefix(self) -> str:
+        return "Identity"
 
 
-def make_service(conf: cfg.ConfigOpts) -> NovaService:
-    daemon = NovaService("nova-tx-identity", conf)
-    listener, _ = make_identity_listener(conf)
-    listener.setServiceParent(daemon)
-    return daemon
+class IdentityService(NovaService):
+    """Owns the identity API and its listening port."""
+
+    def __init__(self, conf: cfg.ConfigOpts, *, reactor=None, clock=None):
+        register_opts(conf)
+        super().__init__(BINARY, conf, reactor=reactor)
+        self.clock = clock
+        self.api: IdentityAPI | None = None
+        self.listener: internet.TCPServer | None = None
+
+    async def prepare(self) -> None:
+        self.api = IdentityAPI(self.conf, clock=self.clock or self.reactor)
+        site = IdentitySite(self.api.resource())
+        site.displayTracebacks = False
+        options = self.conf.embedded
+        self.listener = internet.TCPServer(options.identity_port, site,
+                                           interface=options.identity_listen,
+                                           reactor=self.reactor)
+        self.listener.setName("identity")
+        self.listener.setServiceParent(self)
+        LOG.info("Identity API on %s:%s (%d users)", options.identity_listen,
+                 options.identity_port, len(self.api.directory.users))
+
+
+def make_service(conf: cfg.ConfigOpts) -> IdentityService:
+    return IdentityService(conf)
