@@ -73,6 +73,8 @@ setup(
             "nova-status = nova_tx.cmd.status:main",
         ],
         "oslo.config.opts": ["nova_tx.conf = nova_tx.conf.opts:list_opts"],
+        "oslo.policy.policies": ["nova_tx = nova_tx.policies:list_rules"],
+        "oslo.policy.enforcer": ["nova_tx = nova_tx.policy:get_enforcer"],
     },
     zip_safe=False,
 )

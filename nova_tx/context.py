@@ -133,6 +133,34 @@ class RequestContext:
         """A copy without credentials, for what leaves the RPC path (notifications, logs)."""
         return dataclasses.replace(self, auth_token=None, service_catalog=[])
 
+    def to_policy_values(self) -> dict[str, Any]:
+        """The credentials policy rules see: oslo.context's keys plus Nova's ``is_admin``."""
+        return {
+            "user_id": self.user_id,
+            "user_domain_id": self.user_domain_id,
+            "system_scope": self.system_scope,
+            "domain_id": self.domain_id,
+            "project_id": self.project_id,
+            "project_domain_id": self.project_domain_id,
+            "roles": list(self.roles),
+            "is_admin_project": self.is_admin_project,
+            "service_user_id": None,
+            "service_user_domain_id": None,
+            "service_project_id": None,
+            "service_project_domain_id": None,
+            "service_roles": [],
+            "is_admin": self.is_admin,
+        }
+
+    def can(self, action: str, target: dict[str, Any] | None = None,
+            fatal: bool = True) -> bool:
+        """Whether policy lets this caller do ``action`` to ``target`` (by default, to
+        its own project and user). Raises ``PolicyNotAuthorized`` (403) when not, or
+        answers False if ``fatal`` is false."""
+        from nova_tx import policy
+
+        return policy.authorize(self, action, target, fatal=fatal)
+
 
 def _parse_time(text: str) -> datetime.datetime:
     for fmt in (TIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",

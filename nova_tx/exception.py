@@ -296,3 +296,14 @@ class ServiceTooNew(NovaException):
     msg_fmt = ("The oldest %(binary)s in the deployment has service version %(minver)i, "
                "newer than this service (version %(thisver)i) knows. Unable to continue; "
                "upgrade this service.")
+
+
+class Forbidden(NovaException):
+    msg_fmt = "Forbidden"
+    code = 403
+
+
+class PolicyNotAuthorized(Forbidden):
+    """A policy rule denied the caller (``nova_tx.policy.authorize``)."""
+
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
