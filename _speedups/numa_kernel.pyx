@@ -1,0 +1,770 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The NUMA fit of one guest against many hosts, in one call (docs/kernel.md).
+
+Compiled twin of ``nova_tx.virt.numa_fit.numa_fit_instance_to_host``: for every host
+row of a ``nova_tx.scheduler.host_arrays.HostArrays`` it answers "fits or not" and,
+for the rows asked for, which host cells, which pCPUs and which page sizes. Reached
+through ``nova_tx.scheduler.kernel``, which encodes the request and decodes the
+answers; the reference is the definition of correct and a property test holds the two
+together.
+
+Per host (no allocation, no GIL):
+
+1. Order the host cells with the reference's three stable sorts (one composite key).
+2. Fill the guest-cell x host-cell fit matrix, one ``uint64`` mask per guest cell
+   (bit q: the q-th cell in that order fits), with the per-cell rules of
+   ``fit_instance_cell`` (memory and pages, CPU counts, pinning, overcommit limits).
+3. Search assignments (guest cell i -> a distinct host cell) depth first, host cells
+   in sorted order: the order in which Nova's ``itertools.permutations`` meets them.
+   Before going down, a bipartite matching of the remaining guest cells onto the
+   unused host cells must exist, so every branch the search enters ends in a complete
+   fitting assignment: without PCI or network checks the first leaf is the answer and
+   no step ever backtracks; with them, the leaves come in Nova's order and the first
+   that passes wins (network affinity, monotone in the chosen cells, also prunes).
+"""
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memset
+
+# setup.py names this module nova_tx._speedups.numa_kernel; the shared bit-word helpers
+# are cimported from _speedups/cpuset.pxd as the cpuset kernel does.
+from cpuset cimport ctz64, popcount64, words_contains
+
+cdef enum:
+    MAXC = 64        # host cells (a cell mask is one uint64)
+    MAXW = 16        # words per CPU set: 1,024 CPUs
+    MAXG = 64        # guest cells (never more than host cells)
+    MAXCPU = 1024
+
+# guest cell policy codes (kernel.py encodes them)
+cdef enum:
+    POL_NONE = 0
+    POL_SHARED = 1
+    POL_DEDICATED = 2
+    POL_MIXED = 3
+cdef enum:
+    THR_NONE = 0
+    THR_PREFER = 1
+    THR_ISOLATE = 2
+    THR_REQUIRE = 3
+cdef enum:
+    PCI_LEGACY = 0
+    PCI_REQUIRED = 1
+    PCI_PREFERRED = 2
+    PCI_SOCKET = 3
+
+MAX_CELLS = MAXC
+MAX_WORDS = MAXW
+MAX_GUEST_CELLS = MAXG
+
+cdef struct Hosts:
+    Py_ssize_t N, C, W, P, K, B
+    const int32_t* n_cells
+    const uint8_t* any_socket_none
+    const uint8_t* has_pci_pools
+    const uint64_t* tunnel_mask
+    const int32_t* cell_socket
+    const int64_t* memory
+    const int64_t* memory_usage
+    const int64_t* cpu_usage
+    const int32_t* cpuset_count
+    const int32_t* pcpuset_count
+    const uint8_t* legacy
+    const int32_t* tpc
+    const int64_t* pci_free
+    const int32_t* sib_start
+    const int32_t* sib_end
+    const int32_t* n_pages
+    const uint64_t* pcpuset
+    const uint64_t* pinned
+    const int64_t* page_size
+    const int64_t* page_total
+    const int64_t* page_used
+    const int64_t* page_reserved
+    const int32_t* sib_cpu
+    const uint8_t* sib_head
+
+cdef struct GCell:
+    int64_t n_float
+    int64_t n_pinned
+    int64_t memory
+    int64_t pagesize
+    int policy
+    int thread
+
+cdef struct Req:
+    int G
+    GCell cells[MAXG]
+    int reserve_first
+    bint pack
+    bint use_limits
+    const double* cpu_ratio
+    const double* ram_ratio
+    # PCI: R requests, [R, N, B] bucket counts of matching / kept devices
+    int n_pci
+    bint pci_desc
+    const int64_t* pci_need
+    const int32_t* pci_policy
+    const int64_t* pci_match
+    const int64_t* pci_keep
+    # network: NP physnet cell masks per host, [N, NP]
+    bint net_check
+    int n_phys
+    const uint64_t* phys_masks
+    bint tunneled
+
+cdef struct Out:
+    int32_t* cells      # [G] host cell positions
+    int64_t* pages      # [G] chosen page size (0 when the guest cell asked for none)
+    int32_t* pins       # [sum n_pinned] pCPUs, guest cell by guest cell
+    int32_t* reserved   # [reserve_first] emulator pCPU
+
+
+# --- one host cell ---------------------------------------------------------------------
+
+cdef inline bint _is_free(const uint64_t* free, int32_t cpu) noexcept nogil:
+    return words_contains(free, cpu)
+
+
+cdef inline Py_ssize_t _set_end(const Hosts* H, Py_ssize_t e, Py_ssize_t end) noexcept nogil:
+    e += 1
+    while e < end and not H.sib_head[e]:
+        e += 1
+    return e
+
+
+cdef inline int64_t _set_free(const Hosts* H, const uint64_t* free, Py_ssize_t e,
+                              Py_ssize_t stop) noexcept nogil:
+    cdef int64_t f = 0
+    while e < stop:
+        if _is_free(free, H.sib_cpu[e]):
+            f += 1
+        e += 1
+    return f
+
+
+cdef int64_t _take(const Hosts* H, const uint64_t* free, Py_ssize_t s0, Py_ssize_t s1,
+                   int64_t k, int64_t minf, int64_t nv, uint64_t* pinmask,
+                   int32_t* pins) noexcept nogil:
+    # _get_pinning: the first k free CPUs of every free sibling set with at least minf
+    # free CPUs, in order, until nv are taken (minf = 0: every free CPU as its own set).
+    cdef Py_ssize_t e = s0, stop, i
+    cdef int64_t taken = 0, got
+    cdef int32_t cpu
+    memset(pinmask, 0, MAXW * sizeof(uint64_t))
+    while e < s1 and taken < nv:
+        stop = _set_end(H, e, s1) if minf > 0 else s1
+        if minf == 0 or _set_free(H, free, e, stop) >= minf:
+            got = 0
+            i = e
+            while i < stop and taken < nv and (minf == 0 or got < k):
+                cpu = H.sib_cpu[i]
+                if _is_free(free, cpu):
+                    pinmask[cpu >> 6] |= (<uint64_t>1) << (cpu & 63)
+                    if pins != NULL:
+                        pins[taken] = cpu
+                    taken += 1
+                    got += 1
+                i += 1
+        e = stop
+    return taken
+
+
+cdef bint _reserve(const Hosts* H, const uint64_t* free, Py_ssize_t s0, Py_ssize_t s1,
+                   int r, bint isolate, const uint64_t* pinmask,
+                   int32_t* res) noexcept nogil:
+    # _get_reserved: the first r free CPUs not pinned, in sibling order; under isolate a
+    # sibling set with a pinned CPU is skipped whole.
+    cdef Py_ssize_t e = s0, stop, i
+    cdef int got = 0
+    cdef bint hit
+    cdef int32_t cpu
+    while e < s1 and got < r:
+        stop = _set_end(H, e, s1)
+        if isolate:
+            hit = False
+            for i in range(e, stop):
+                cpu = H.sib_cpu[i]
+                if _is_free(free, cpu) and words_contains(pinmask, cpu):
+                    hit = True
+                    break
+            if hit:
+                e = stop
+                continue
+        for i in range(e, stop):
+            cpu = H.sib_cpu[i]
+            if _is_free(free, cpu) and not words_contains(pinmask, cpu):
+                if res != NULL:
+                    res[got] = cpu
+                got += 1
+                if got == r:
+                    break
+        e = stop
+    return got >= r
+
+
+cdef bint _pin(const Hosts* H, Py_ssize_t cj, const GCell* g, int r,
+               const uint64_t* free, int32_t* pins, int32_t* res) noexcept nogil:
+    # pin_instance_cell (spec/E §2.8), with the reference's last-iteration semantics.
+    cdef int64_t nv = g.n_pinned
+    cdef Py_ssize_t s0 = H.sib_start[cj], s1 = H.sib_end[cj], e, stop
+    cdef int64_t tpc = H.tpc[cj], f, maxf = 0, total = 0, k
+    cdef int64_t ge[MAXCPU + 2]
+    cdef uint64_t pinmask[MAXW]
+    cdef bint pin_ok = False, res_ok = False
+    cdef bint require = g.thread == THR_REQUIRE
+    if nv == 0 and r == 0:
+        return True
+    memset(ge, 0, (tpc + 2) * sizeof(int64_t))
+    # H.sib_* pointers are offset to this host's row by the caller.
+    e = s0
+    while e < s1:
+        stop = _set_end(H, e, s1)
+        f = _set_free(H, free, e, stop)
+        if f > tpc:         # only with overlapping sibling sets; keep counts in range
+            f = tpc
+        ge[f] += 1
+        total += f
+        if f > maxf:
+            maxf = f
+        e = stop
+    k = tpc - 1
+    while k >= 1:           # ge[k] = sets with at least k free CPUs
+        ge[k] += ge[k + 1]
+        k -= 1
+
+    if g.thread == THR_ISOLATE:
+        if maxf < tpc:
+            return False
+        if tpc != 1 and not H.legacy[cj]:
+            return False
+        if ge[tpc] < nv:
+            return False
+        _take(H, free, s0, s1, 1, tpc, nv, pinmask, pins)
+        if r and not _reserve(H, free, s0, s1, r, True, pinmask, res):
+            return False
+        return True
+
+    if require and tpc <= 1:
+        return False
+    k = maxf
+    while k >= 1:
+        if require and k <= 1:
+            break
+        pin_ok = k * ge[k] >= nv
+        if pin_ok:
+            _take(H, free, s0, s1, k, k, nv, pinmask, pins)
+            if r:
+                res_ok = _reserve(H, free, s0, s1, r, False, pinmask, res)
+            if not r or res_ok:
+                return True
+        k -= 1
+    if not require and not pin_ok:
+        # every free CPU as its own core
+        if total < nv:
+            return False
+        _take(H, free, s0, s1, 1, 0, nv, pinmask, pins)
+        if r and not _reserve(H, free, s0, s1, r, False, pinmask, res):
+            return False
+        return True
+    return False
+
+
+cdef int64_t _select_page(const Hosts* H, Py_ssize_t cj, int64_t wanted,
+                          int64_t mem_kb) noexcept nogil:
+    # select_page_size: the first candidate whose free pages hold the memory, else 0.
+    cdef Py_ssize_t n = H.n_pages[cj], base = cj * H.P, lo, hi, c, i
+    cdef int64_t size, free
+    if n == 0:
+        return 0
+    if wanted == -1:
+        lo, hi = n - 1, n
+    elif wanted == -3:
+        lo, hi = 0, n
+    elif wanted == -2:
+        lo, hi = 0, n - 1
+    else:
+        lo, hi = -1, 0
+    c = lo
+    while c < hi:
+        size = wanted if c < 0 else H.page_size[base + c]
+        i = 0
+        while i < n and H.page_size[base + i] != size:
+            i += 1
+        if i == n:
+            return 0        # MemoryPageSizeNotSupported: does not fit
+        if size > 0:
+            free = (H.page_total[base + i] - H.page_used[base + i]
+                    - H.page_reserved[base + i]) * size
+            if mem_kb <= free and mem_kb % size == 0:
+                return size
+        c += 1
+    return 0
+
+
+cdef bint _fit_cell(const Hosts* H, const Req* R, Py_ssize_t row, Py_ssize_t j,
+                    int gi, int r, const uint64_t* free, int64_t avail,
+                    Out* out, int32_t* pins) noexcept nogil:
+    # fit_instance_cell (spec/E §2.6), checks in the reference's order.
+    cdef const GCell* g = &R.cells[gi]
+    cdef Py_ssize_t cj = row * H.C + j, base, i, n
+    cdef bint pinned = g.policy == POL_DEDICATED or g.policy == POL_MIXED
+    cdef bint floating = g.policy != POL_DEDICATED
+    cdef int64_t mem = H.memory[cj], avail_mem = mem - H.memory_usage[cj]
+    cdef int64_t mem_kb = g.memory * 1024, size, chosen, have
+    if g.pagesize != 0:
+        chosen = _select_page(H, cj, g.pagesize, mem_kb)
+        if chosen == 0:
+            return False
+        if out != NULL:
+            out.pages[gi] = chosen
+    elif H.n_pages[cj] > 0:
+        n = H.n_pages[cj]
+        base = cj * H.P
+        size = H.page_size[base + n - 1]
+        i = 0
+        while H.page_size[base + i] != size:
+            i += 1
+        if pinned:
+            have = H.page_total[base + i] - H.page_used[base + i] - H.page_reserved[base + i]
+        else:
+            have = H.page_total[base + i]
+        if size <= 0 or not (mem_kb <= have * size and mem_kb % size == 0):
+            return False
+    elif pinned:
+        if g.memory > avail_mem:
+            return False
+    elif g.memory > mem:
+        return False
+    if pinned and g.n_pinned + r > H.pcpuset_count[cj]:
+        return False
+    if floating and g.n_float > H.cpuset_count[cj]:
+        return False
+    if pinned:
+        if g.n_pinned + r > avail:
+            return False
+        if g.memory > avail_mem:
+            return False
+        if not _pin(H, cj, g, r, free, pins,
+                    out.reserved if (out != NULL and r) else NULL):
+            return False
+    if floating and R.use_limits:
+        if <double>(H.cpu_usage[cj] + g.n_float) > <double>H.cpuset_count[cj] * R.cpu_ratio[row]:
+            return False
+        if <double>(H.memory_usage[cj] + g.memory) > <double>mem * R.ram_ratio[row]:
+            return False
+    return True
+
+
+# --- final checks on the chosen set of host cells --------------------------------------
+
+cdef bint _network_ok(const Hosts* H, const Req* R, Py_ssize_t row,
+                      uint64_t chosen) noexcept nogil:
+    # _network_affinity_ok: a requested physnet (or the tunnel) affine to some cell must
+    # be affine to a chosen one.
+    cdef int p
+    cdef uint64_t m
+    for p in range(R.n_phys):
+        m = R.phys_masks[row * R.n_phys + p]
+        if m and not (m & chosen):
+            return False
+    if R.tunneled:
+        m = H.tunnel_mask[row]
+        if m & chosen:
+            return True
+        if m:
+            return False
+    return True
+
+
+cdef bint _pci_ok(const Hosts* H, const Req* R, Py_ssize_t row, uint64_t chosen) noexcept nogil:
+    # pci_affinity.support_requests for a fitted guest on the chosen cells: each request
+    # on its own. Dropping PF/vDPA/remote-managed pools only lowers counts, so the
+    # request is met iff the kept devices of the region its policy selects suffice.
+    cdef int i, policy
+    cdef Py_ssize_t nc = H.n_cells[row], j, q, base, B = H.B
+    cdef int64_t need, ms, ks, final, lm
+    cdef const int64_t* match
+    cdef const int64_t* keep
+    cdef bint on_socket
+    if not R.n_pci or not H.has_pci_pools[row]:
+        return True
+    for i in range(R.n_pci):
+        base = (i * H.N + row) * B
+        match = R.pci_match + base
+        keep = R.pci_keep + base
+        need = R.pci_need[i]
+        policy = R.pci_policy[i]
+        ms = 0
+        ks = 0
+        for j in range(nc):
+            if (chosen >> j) & 1:
+                ms += match[j]
+                ks += keep[j]
+        if policy == PCI_REQUIRED or ms >= need:
+            final = ks
+        elif policy == PCI_SOCKET:
+            final = 0
+            if not H.any_socket_none[row]:
+                for j in range(nc):
+                    on_socket = False
+                    for q in range(nc):
+                        if (chosen >> q) & 1 and H.cell_socket[row * H.C + q] == \
+                                H.cell_socket[row * H.C + j]:
+                            on_socket = True
+                            break
+                    if on_socket:
+                        final += keep[j]
+        else:
+            lm = ms + match[H.C]
+            if policy == PCI_LEGACY or lm >= need:
+                final = ks + keep[H.C]
+            else:
+                final = 0
+                for j in range(B):
+                    final += keep[j]
+        if final < need:
+            return False
+    return True
+
+
+# --- one host --------------------------------------------------------------------------
+
+cdef bint _augment(int g, const uint64_t* mask, uint64_t avail, uint64_t* visited,
+                   int* owner) noexcept nogil:
+    cdef uint64_t cand = mask[g] & avail & ~visited[0]
+    cdef int q
+    while cand:
+        q = ctz64(cand)
+        cand &= cand - 1
+        visited[0] |= (<uint64_t>1) << q
+        if owner[q] < 0 or _augment(owner[q], mask, avail, visited, owner):
+            owner[q] = g
+            return True
+    return False
+
+
+cdef bint _matchable(int first, int G, const uint64_t* mask, uint64_t used,
+                     int nc) noexcept nogil:
+    # Can guest cells first..G-1 each get a distinct unused host cell? (Kuhn)
+    cdef int owner[MAXC]
+    cdef int g, q
+    cdef uint64_t visited, avail = ~used
+    if first >= G:
+        return True
+    if first == G - 1:
+        return (mask[first] & avail) != 0
+    for q in range(nc):
+        owner[q] = -1
+    for g in range(first, G):
+        visited = 0
+        if not _augment(g, mask, avail, &visited, owner):
+            return False
+    return True
+
+
+cdef inline uint64_t _cells_of(const int* order, uint64_t positions) noexcept nogil:
+    cdef uint64_t cells = 0
+    cdef int q
+    while positions:
+        q = ctz64(positions)
+        positions &= positions - 1
+        cells |= (<uint64_t>1) << order[q]
+    return cells
+
+
+cdef inline bint _before(const int64_t* keys, int a, int b) noexcept nogil:
+    # keys: [3] per cell, highest priority first, already signed for the direction.
+    cdef int i
+    for i in range(3):
+        if keys[a * 3 + i] != keys[b * 3 + i]:
+            return keys[a * 3 + i] < keys[b * 3 + i]
+    return a < b
+
+
+cdef void _sort_cells(const Hosts* H, const Req* R, Py_ssize_t row, int nc,
+                      const int64_t* avail, int* order) noexcept nogil:
+    # sort_host_cells: three stable sorts = one sort on (key3, key2, key1, position).
+    cdef int64_t keys[MAXC * 3]
+    cdef int j, i, x
+    cdef Py_ssize_t cj
+    cdef bint shared = R.cells[0].policy == POL_NONE or R.cells[0].policy == POL_SHARED
+    cdef bint pci = H.has_pci_pools[row]
+    for j in range(nc):
+        cj = row * H.C + j
+        keys[j * 3 + 2] = H.memory[cj] - H.memory_usage[cj]
+        if not R.pack:
+            keys[j * 3 + 2] = -keys[j * 3 + 2]
+        if shared:
+            keys[j * 3 + 1] = -H.cpu_usage[cj] if R.pack else H.cpu_usage[cj]
+        else:
+            keys[j * 3 + 1] = avail[j] if R.pack else -avail[j]
+        if pci:
+            keys[j * 3] = -H.pci_free[cj] if R.pci_desc else H.pci_free[cj]
+        else:
+            keys[j * 3] = 0
+        order[j] = j
+    for i in range(1, nc):
+        x = order[i]
+        j = i - 1
+        while j >= 0 and _before(keys, x, order[j]):
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = x
+
+
+cdef inline bint _same_cell(const Req* R, int a, int b) noexcept nogil:
+    cdef const GCell* x = &R.cells[a]
+    cdef const GCell* y = &R.cells[b]
+    return (x.n_float == y.n_float and x.n_pinned == y.n_pinned and x.memory == y.memory
+            and x.pagesize == y.pagesize and x.policy == y.policy and x.thread == y.thread)
+
+
+cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noexcept nogil:
+    cdef int nc = H.n_cells[row], G = R.G, g, q, j, d, r
+    cdef Py_ssize_t cj, w, pin_offset
+    cdef int order[MAXC]
+    cdef int assign[MAXG]
+    cdef int next_q[MAXG + 1]
+    cdef uint64_t mask[MAXG]
+    cdef uint64_t free[MAXC * MAXW]
+    cdef int64_t avail[MAXC]
+    cdef uint64_t used, cand, nu, reach, bit
+    cdef bint found, final = R.net_check or (R.n_pci and H.has_pci_pools[row])
+    if nc == 0 or G == 0 or nc < G:
+        return False
+    for j in range(nc):
+        cj = row * H.C + j
+        avail[j] = 0
+        for w in range(H.W):
+            free[j * MAXW + w] = H.pcpuset[cj * H.W + w] & ~H.pinned[cj * H.W + w]
+            avail[j] += popcount64(free[j * MAXW + w])
+    for j in range(nc):
+        order[j] = j
+    if nc > G:
+        _sort_cells(H, R, row, nc, avail, order)
+
+    for g in range(G):
+        r = R.reserve_first if g == 0 else 0
+        if g > 1 or (g == 1 and not R.reserve_first):
+            if _same_cell(R, g, g - 1):
+                mask[g] = mask[g - 1]
+                continue
+        mask[g] = 0
+        for q in range(nc):
+            j = order[q]
+            if _fit_cell(H, R, row, j, g, r, &free[j * MAXW], avail[j], NULL, NULL):
+                mask[g] |= (<uint64_t>1) << q
+        if mask[g] == 0:
+            return False
+
+    # Depth first, host cells in sorted order: Nova's permutation order.
+    used = 0
+    d = 0
+    next_q[0] = 0
+    while d >= 0:
+        if d == G:
+            if not final or (_network_ok(H, R, row, _cells_of(order, used)) and
+                             _pci_ok(H, R, row, _cells_of(order, used))):
+                break
+            d -= 1
+            used &= ~((<uint64_t>1) << assign[d])
+            next_q[d] = assign[d] + 1
+            continue
+        found = False
+        if next_q[d] < 64:
+            cand = mask[d] & ~used & ((~(<uint64_t>0)) << next_q[d])
+        else:
+            cand = 0
+        while cand:
+            q = ctz64(cand)
+            cand &= cand - 1
+            bit = (<uint64_t>1) << q
+            nu = used | bit
+            if not _matchable(d + 1, G, mask, nu, nc):
+                continue
+            if R.net_check:
+                reach = nu
+                for g in range(d + 1, G):
+                    reach |= mask[g] & ~nu
+                if not _network_ok(H, R, row, _cells_of(order, reach)):
+                    continue
+            assign[d] = q
+            used = nu
+            d += 1
+            next_q[d] = 0
+            found = True
+            break
+        if not found:
+            d -= 1
+            if d >= 0:
+                used &= ~((<uint64_t>1) << assign[d])
+                next_q[d] = assign[d] + 1
+    if d < 0:
+        return False
+    if out != NULL:
+        pin_offset = 0
+        for g in range(G):
+            j = order[assign[g]]
+            out.cells[g] = j
+            out.pages[g] = 0
+            r = R.reserve_first if g == 0 else 0
+            _fit_cell(H, R, row, j, g, r, &free[j * MAXW], avail[j], out,
+                      out.pins + pin_offset)
+            pin_offset += R.cells[g].n_pinned
+    return True
+
+
+# --- the Python entry point ------------------------------------------------------------
+
+cdef const uint8_t* _u8(object a, list keep) except NULL:
+    cdef const uint8_t[::1] v = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    keep.append(v)
+    return &v[0]
+
+
+cdef const int32_t* _i32(object a, list keep) except NULL:
+    cdef const int32_t[::1] v = np.ascontiguousarray(a, dtype=np.int32).reshape(-1)
+    keep.append(v)
+    return &v[0]
+
+
+cdef const int64_t* _i64(object a, list keep) except NULL:
+    cdef const int64_t[::1] v = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+    keep.append(v)
+    return &v[0]
+
+
+cdef const uint64_t* _u64(object a, list keep) except NULL:
+    cdef const uint64_t[::1] v = np.ascontiguousarray(a, dtype=np.uint64).reshape(-1)
+    keep.append(v)
+    return &v[0]
+
+
+cdef const double* _f64(object a, list keep) except NULL:
+    cdef const double[::1] v = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    keep.append(v)
+    return &v[0]
+
+
+def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
+             cpu_ratio, ram_ratio, rows, details,
+             pci_need=None, pci_policy=None, pci_match=None, pci_keep=None,
+             bint pci_desc=False, phys_masks=None, bint net_check=False,
+             bint tunneled=False):
+    """Fit one guest against host ``rows`` of ``arrays``; details for ``details``.
+
+    ``guest_cells`` is int64 ``[G, 6]``: floating vCPUs, pinned vCPUs, memory (MiB),
+    page size (0, -1 small, -2 large, -3 any, or KiB), policy code, thread policy code.
+    Returns ``(fits, cells, pages, pins, reserved)``: ``fits`` uint8 per row of
+    ``rows``; for each row of ``details`` (a subset of host rows, fitting or not), the
+    host cell position per guest cell (-1 when it does not fit), the chosen page
+    sizes, the pCPUs of the pinned vCPUs (guest cell by guest cell, vCPUs ascending)
+    and the emulator pCPU.
+    """
+    cdef list keep = []
+    cdef const int32_t* sib_cpu
+    cdef const uint8_t* sib_head
+    cdef Py_ssize_t row
+    cdef Hosts Hr
+    cdef Hosts H
+    cdef Req R
+    cdef Out out
+    cdef const int64_t[:, ::1] gc = np.ascontiguousarray(guest_cells, dtype=np.int64)
+    cdef const int64_t[::1] rws = np.ascontiguousarray(rows, dtype=np.int64)
+    cdef const int64_t[::1] det = np.ascontiguousarray(details, dtype=np.int64)
+    cdef Py_ssize_t M = rws.shape[0], D = det.shape[0], m, g, total_pins = 0
+    cdef int G = gc.shape[0]
+    cdef uint8_t[::1] fits = np.zeros(M, dtype=np.uint8)
+    if G > MAXG:
+        raise ValueError(f"at most {MAXG} guest cells")
+    for g in range(G):
+        total_pins += gc[g, 1]
+    cells_np = np.full((D, max(G, 1)), -1, dtype=np.int32)
+    pages_np = np.zeros((D, max(G, 1)), dtype=np.int64)
+    pins_np = np.full((D, max(total_pins, 1)), -1, dtype=np.int32)
+    res_np = np.full((D, 1), -1, dtype=np.int32)
+    cdef int32_t[:, ::1] o_cells = cells_np
+    cdef int64_t[:, ::1] o_pages = pages_np
+    cdef int32_t[:, ::1] o_pins = pins_np
+    cdef int32_t[:, ::1] o_res = res_np
+    if arrays.size == 0 or (M == 0 and D == 0):
+        return fits.base, cells_np, pages_np, pins_np, res_np
+    if arrays.words > MAXW or arrays.cells > MAXC:
+        raise ValueError("host arrays wider than the kernel")
+
+    H.N, H.C, H.W = arrays.size, arrays.cells, arrays.words
+    H.P, H.K, H.B = arrays.pages, arrays.entries, arrays.buckets
+    H.n_cells = _i32(arrays.n_cells, keep)
+    H.any_socket_none = _u8(arrays.any_socket_none, keep)
+    H.has_pci_pools = _u8(arrays.has_pci_pools, keep)
+    H.tunnel_mask = _u64(arrays.tunnel_mask, keep)
+    H.cell_socket = _i32(arrays.cell_socket, keep)
+    H.memory = _i64(arrays.memory, keep)
+    H.memory_usage = _i64(arrays.memory_usage, keep)
+    H.cpu_usage = _i64(arrays.cpu_usage, keep)
+    H.cpuset_count = _i32(arrays.cpuset_count, keep)
+    H.pcpuset_count = _i32(arrays.pcpuset_count, keep)
+    H.legacy = _u8(arrays.legacy, keep)
+    H.tpc = _i32(arrays.threads_per_core, keep)
+    H.pci_free = _i64(arrays.pci_free, keep)
+    H.sib_start = _i32(arrays.sib_start, keep)
+    H.sib_end = _i32(arrays.sib_end, keep)
+    H.n_pages = _i32(arrays.n_pages, keep)
+    H.pcpuset = _u64(arrays.pcpuset, keep)
+    H.pinned = _u64(arrays.pinned, keep)
+    H.page_size = _i64(arrays.page_size, keep)
+    H.page_total = _i64(arrays.page_total, keep)
+    H.page_used = _i64(arrays.page_used, keep)
+    H.page_reserved = _i64(arrays.page_reserved, keep)
+    sib_cpu = _i32(arrays.sib_cpu, keep)
+    sib_head = _u8(arrays.sib_head, keep)
+
+    R.G = G
+    for g in range(G):
+        R.cells[g].n_float = gc[g, 0]
+        R.cells[g].n_pinned = gc[g, 1]
+        R.cells[g].memory = gc[g, 2]
+        R.cells[g].pagesize = gc[g, 3]
+        R.cells[g].policy = <int>gc[g, 4]
+        R.cells[g].thread = <int>gc[g, 5]
+    R.reserve_first = reserve_first
+    R.pack = pack
+    R.use_limits = use_limits
+    R.cpu_ratio = _f64(cpu_ratio, keep)
+    R.ram_ratio = _f64(ram_ratio, keep)
+    R.n_pci = 0 if pci_need is None else len(pci_need)
+    R.pci_desc = pci_desc
+    if R.n_pci:
+        R.pci_need = _i64(pci_need, keep)
+        R.pci_policy = _i32(pci_policy, keep)
+        R.pci_match = _i64(pci_match, keep)
+        R.pci_keep = _i64(pci_keep, keep)
+    R.net_check = net_check
+    R.tunneled = tunneled
+    R.n_phys = 0
+    if net_check and phys_masks is not None and np.size(phys_masks):
+        R.n_phys = np.shape(phys_masks)[1]
+        R.phys_masks = _u64(phys_masks, keep)
+
+    with nogil:
+        for m in range(M):
+            row = rws[m]
+            # the sibling arrays are read through per-row pointers
+            Hr = H
+            Hr.sib_cpu = sib_cpu + row * H.K
+            Hr.sib_head = sib_head + row * H.K
+            fits[m] = _fit_host(&Hr, &R, row, NULL)
+        for m in range(D):
+            row = det[m]
+            Hr = H
+            Hr.sib_cpu = sib_cpu + row * H.K
+            Hr.sib_head = sib_head + row * H.K
+            out.cells = &o_cells[m, 0]
+            out.pages = &o_pages[m, 0]
+            out.pins = &o_pins[m, 0]
+            out.reserved = &o_res[m, 0]
+            if not _fit_host(&Hr, &R, row, &out):
+                o_cells[m, 0] = -1
+    return np.asarray(fits), cells_np, pages_np, pins_np, res_np

@@ -1,0 +1,311 @@
+"""The one entry point for NUMA fitting: the scheduler's filter and the compute's claim.
+
+``fit_hosts(request, arrays)`` answers, in one call into the compiled kernel
+(``nova_tx._speedups.numa_kernel``), which rows of a ``HostArrays`` can take a guest,
+and for the rows asked for, the fitted ``InstanceNUMATopology``: the same object
+``nova_tx.virt.hardware.numa_fit_instance_to_host`` returns for that host (same host
+cells, pinning, page sizes and emulator pCPU). ``fit_host`` is the one-host form with
+the reference's signature, for the compute claim; ``filter_hosts`` is the
+NUMATopologyFilter decision over many rows.
+
+The reference (``nova_tx.virt.numa_fit``) answers instead of the kernel, with the same
+results, only:
+
+* when the kernel is not built (logged once, as a warning);
+* for host rows that do not fit the layout (``HostArrays.fallback``: more than 64 cells
+  or a CPU numbered above 1,023);
+* for requests the kernel does not encode (logged at debug): more than 64 guest cells,
+  or a guest cell ``cpu_policy`` that is none of None/shared/dedicated/mixed.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from nova_tx.objects import numa as obj
+from nova_tx.scheduler.host_arrays import HostArrays
+from nova_tx.virt import numa_fit, pci_affinity
+
+try:
+    from nova_tx._speedups import numa_kernel as _kernel
+except ImportError:  # pragma: no cover - exercised by forcing _kernel to None
+    _kernel = None
+
+__all__ = ["FitRequest", "FitResult", "filter_hosts", "fit_host", "fit_hosts",
+           "kernel_available"]
+
+LOG = logging.getLogger(__name__)
+
+_POLICY = {None: 0, obj.CPU_POLICY_SHARED: 1, obj.CPU_POLICY_DEDICATED: 2,
+           obj.CPU_POLICY_MIXED: 3}
+# Any other thread policy string acts as "prefer" in the reference (it only tests for
+# isolate and require).
+_THREAD = {obj.THREAD_POLICY_ISOLATE: 2, obj.THREAD_POLICY_REQUIRE: 3}
+# Any other PCI NUMA policy acts as "preferred" in the reference.
+_PCI_POLICY = {obj.PCI_NUMA_LEGACY: 0, obj.PCI_NUMA_REQUIRED: 1, obj.PCI_NUMA_SOCKET: 3}
+_PCI_PREFERRED = 2
+_MAX_GUEST_CELLS = 64
+
+_warned_missing = False
+
+
+def kernel_available() -> bool:
+    """Whether the compiled kernel is importable (else the reference answers)."""
+    return _kernel is not None
+
+
+@dataclasses.dataclass
+class FitRequest:
+    """One guest to place, with everything the fit reads besides the host.
+
+    ``limits`` gives the allocation ratios of the overcommit checks (None: no check)
+    and the request's network affinity. With ``host_limits`` the ratios come from each
+    host's row instead (the scheduler's case: Nova's filter uses the host's ratios),
+    and ``limits`` only contributes its ``network_metadata``. ``pack`` is ``[compute]
+    packing_host_numa_cells_allocation_strategy``.
+    """
+
+    guest: obj.InstanceNUMATopology | None
+    limits: obj.NUMATopologyLimits | None = None
+    pci_requests: Sequence[obj.InstancePCIRequest] = ()
+    pack: bool = False
+    host_limits: bool = False
+
+    @property
+    def network(self) -> obj.NetworkMetadata | None:
+        return self.limits.network_metadata if self.limits is not None else None
+
+    def limits_for(self, arrays: HostArrays, row: int) -> obj.NUMATopologyLimits | None:
+        """The reference's ``limits`` argument for one host row."""
+        if not self.host_limits:
+            return self.limits
+        return obj.NUMATopologyLimits(
+            cpu_allocation_ratio=float(arrays.cpu_allocation_ratio[row]),
+            ram_allocation_ratio=float(arrays.ram_allocation_ratio[row]),
+            network_metadata=self.network)
+
+
+@dataclasses.dataclass
+class FitResult:
+    """``fits[i]`` answers for host row ``rows[i]``; ``fitted[row]`` for rows asked for."""
+
+    rows: np.ndarray
+    fits: np.ndarray
+    fitted: dict[int, obj.InstanceNUMATopology | None]
+
+
+# -- the reference path ------------------------------------------------------------------
+
+def _reference_fit(request: FitRequest, arrays: HostArrays, row: int
+                   ) -> obj.InstanceNUMATopology | None:
+    return numa_fit.numa_fit_instance_to_host(
+        arrays.topologies[row], request.guest, request.limits_for(arrays, row),
+        list(request.pci_requests) or None, arrays.pci_pools[row], request.pack)
+
+
+def _unsupported(guest: obj.InstanceNUMATopology) -> str | None:
+    if len(guest.cells) > _MAX_GUEST_CELLS:
+        return f"{len(guest.cells)} guest cells"
+    for cell in guest.cells:
+        if cell.cpu_policy not in _POLICY:
+            return f"cpu_policy {cell.cpu_policy!r}"
+    return None
+
+
+# -- encoding ----------------------------------------------------------------------------
+
+def _encode_guest(guest: obj.InstanceNUMATopology) -> np.ndarray:
+    return np.array([[len(c.cpuset), len(c.pcpuset), c.memory, c.pagesize or 0,
+                      _POLICY[c.cpu_policy], _THREAD.get(c.cpu_thread_policy, 1)]
+                     for c in guest.cells], dtype=np.int64).reshape(-1, 6)
+
+
+def _pci_arrays(arrays: HostArrays, requests: Sequence[obj.InstancePCIRequest]
+                ) -> tuple[np.ndarray, ...]:
+    """Per request: devices per host and pool bucket that match, and that are kept.
+
+    A request matches pools by kind (what a spec compares), unless a spec names a
+    pool's own ``numa_node`` or ``count``; then pool by pool.
+    """
+    n, b = arrays.size, arrays.buckets
+    index = arrays.pool_host.astype(np.int64) * b + arrays.pool_bucket
+    counts = arrays.pool_count.astype(np.float64)
+    need = np.array([r.count for r in requests], dtype=np.int64)
+    policy = np.array([_PCI_POLICY.get(r.numa_policy or obj.PCI_NUMA_LEGACY, _PCI_PREFERRED)
+                       for r in requests], dtype=np.int32)
+    match = np.zeros((len(requests), n, b), dtype=np.int64)
+    keep = np.zeros((len(requests), n, b), dtype=np.int64)
+    for i, request in enumerate(requests):
+        if any("numa_node" in spec or "count" in spec for spec in request.spec):
+            matched = np.array([pci_affinity._prop_match(p, request.spec)
+                                for p in arrays.pool_list], dtype=bool)
+        else:
+            kinds = np.array([pci_affinity._prop_match(p, request.spec)
+                              for p in arrays.pool_kinds], dtype=bool)
+            matched = kinds[arrays.pool_kind] if len(kinds) else np.zeros(0, dtype=bool)
+        kept = matched.copy()
+        if all(spec.get("dev_type") != "type-PF" for spec in request.spec):
+            kept &= ~arrays.pool_is_pf
+        if all(spec.get("dev_type") != "vdpa" for spec in request.spec):
+            kept &= ~arrays.pool_is_vdpa
+        if all(not pci_affinity._is_true(spec.get("remote_managed")) for spec in request.spec):
+            kept &= ~arrays.pool_is_remote
+        match[i] = np.bincount(index, weights=counts * matched,
+                               minlength=n * b).astype(np.int64).reshape(n, b)
+        keep[i] = np.bincount(index, weights=counts * kept,
+                              minlength=n * b).astype(np.int64).reshape(n, b)
+    return need, policy, match, keep
+
+
+def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
+            cells: np.ndarray, pages: np.ndarray, pins: np.ndarray, reserved: np.ndarray
+            ) -> obj.InstanceNUMATopology:
+    """The kernel's answer for one host as the reference builds it."""
+    placed = []
+    offset = 0
+    for g, guest_cell in enumerate(guest.cells):
+        cell = copy.deepcopy(guest_cell)
+        count = len(guest_cell.pcpuset)
+        cell.id = topology.cells[int(cells[g])].id
+        if guest_cell.pagesize:
+            cell.pagesize = int(pages[g])
+        if guest_cell.cpu_pinning_requested:
+            pcpus = pins[offset:offset + count].tolist()
+            cell.cpu_pinning = dict(zip(sorted(guest_cell.pcpuset), pcpus, strict=True))
+            cell.cpuset_reserved = ({int(reserved[0])}
+                                    if g == 0 and guest.emulator_threads_isolated else None)
+        offset += count
+        placed.append(cell)
+    return obj.InstanceNUMATopology(cells=placed,
+                                    emulator_threads_policy=guest.emulator_threads_policy)
+
+
+# -- entry points ------------------------------------------------------------------------
+
+def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | None = None,
+              want_details_for: Iterable[int] = ()) -> FitResult:
+    """Which of ``hosts`` (rows; default every row) can take ``request.guest``.
+
+    ``want_details_for`` lists rows whose fitted guest topology is wanted (None in
+    ``fitted`` when it does not fit). A guest without NUMA cells, like a host without
+    a topology, fits nowhere (as ``numa_fit_instance_to_host``).
+    """
+    global _warned_missing
+    rows = (np.arange(arrays.size, dtype=np.int64) if hosts is None
+            else np.asarray(list(hosts) if not isinstance(hosts, np.ndarray) else hosts,
+                            dtype=np.int64))
+    details = np.array(sorted(set(int(r) for r in want_details_for)), dtype=np.int64)
+    guest = request.guest
+    if not guest or not len(guest.cells) or len(rows) == 0 and len(details) == 0:
+        return FitResult(rows, np.zeros(len(rows), dtype=bool),
+                         {int(r): None for r in details})
+
+    reason = None
+    if _kernel is None:
+        if not _warned_missing:
+            LOG.warning("nova_tx._speedups.numa_kernel is not built: NUMA fitting uses "
+                        "the pure-Python reference (make venv builds the kernel)")
+            _warned_missing = True
+        reason = "no kernel"
+    else:
+        reason = _unsupported(guest)
+        if reason:
+            LOG.debug("NUMA request fitted by the reference: %s", reason)
+    if reason:
+        fitted = {int(r): _reference_fit(request, arrays, int(r)) for r in details}
+        fits = np.array([(fitted[int(r)] if int(r) in fitted
+                          else _reference_fit(request, arrays, int(r))) is not None
+                         for r in rows], dtype=bool)
+        return FitResult(rows, fits, fitted)
+
+    pci_requests = list(request.pci_requests)
+    pci_args: dict = {}
+    if pci_requests:
+        need, policy, match, keep = _pci_arrays(arrays, pci_requests)
+        pci_args = dict(pci_need=need, pci_policy=policy, pci_match=match, pci_keep=keep,
+                        pci_desc=True)
+    network = request.network
+    net_args: dict = {}
+    if network is not None and (network.physnets or network.tunneled):
+        zeros = np.zeros(arrays.size, dtype=np.uint64)
+        physnets = sorted(network.physnets)
+        masks = (np.stack([arrays.physnet_masks.get(p, zeros) for p in physnets], axis=1)
+                 if physnets else np.zeros((arrays.size, 0), dtype=np.uint64))
+        net_args = dict(phys_masks=masks, net_check=True, tunneled=network.tunneled)
+    if request.host_limits:
+        use_limits, cpu, ram = True, arrays.cpu_allocation_ratio, arrays.ram_allocation_ratio
+    elif request.limits is not None:
+        use_limits = True
+        cpu = np.full(arrays.size, request.limits.cpu_allocation_ratio, dtype=np.float64)
+        ram = np.full(arrays.size, request.limits.ram_allocation_ratio, dtype=np.float64)
+    else:
+        use_limits, cpu, ram = False, arrays.cpu_allocation_ratio, arrays.ram_allocation_ratio
+
+    fits, cells, pages, pins, reserved = _kernel.fit_rows(
+        arrays, _encode_guest(guest), 1 if guest.emulator_threads_isolated else 0,
+        request.pack, use_limits, cpu, ram, rows, details, **pci_args, **net_args)
+    fits = fits.astype(bool)
+    fitted: dict[int, obj.InstanceNUMATopology | None] = {}
+    for i, row in enumerate(details.tolist()):
+        if arrays.fallback[row]:
+            fitted[row] = _reference_fit(request, arrays, row)
+        elif cells[i, 0] < 0:
+            fitted[row] = None
+        else:
+            fitted[row] = _decode(guest, arrays.topologies[row], cells[i], pages[i], pins[i],
+                                  reserved[i])
+    fallback = np.flatnonzero(arrays.fallback[rows]) if len(rows) else []
+    for i in fallback:
+        row = int(rows[i])
+        got = fitted[row] if row in fitted else _reference_fit(request, arrays, row)
+        fits[i] = got is not None
+    return FitResult(rows, fits, fitted)
+
+
+def fit_host(host: obj.NUMATopology | None, guest: obj.InstanceNUMATopology | None,
+             limits: obj.NUMATopologyLimits | None = None,
+             pci_requests: Sequence[obj.InstancePCIRequest] | None = None,
+             pci_pools: Sequence[obj.PciDevicePool] | None = None,
+             pack: bool = False) -> obj.InstanceNUMATopology | None:
+    """``numa_fit_instance_to_host`` through the kernel (the compute claim's form)."""
+    if not host or not guest:
+        return None
+    arrays = HostArrays.from_topologies([host], [pci_pools])
+    request = FitRequest(guest, limits, list(pci_requests or ()), pack)
+    return fit_hosts(request, arrays, hosts=(), want_details_for=(0,)).fitted[0]
+
+
+def filter_hosts(request: FitRequest, arrays: HostArrays, flavor: obj.Flavor,
+                 image: obj.ImageMeta | None, hosts: Iterable[int] | None = None,
+                 want_details_for: Iterable[int] = ()) -> FitResult:
+    """The NUMATopologyFilter over many rows (``host_passes_numa_topology`` per row).
+
+    A guest without a NUMA topology passes every host (``fitted`` None); a NUMA guest
+    needs a host topology and a fit, and a ``dedicated`` + ``require`` request (read
+    from the raw flavor and image values) needs a host with SMT.
+    """
+    rows = np.arange(arrays.size, dtype=np.int64) if hosts is None \
+        else np.asarray(list(hosts), dtype=np.int64)
+    if request.guest is None:
+        details = {int(r): None for r in want_details_for}
+        return FitResult(rows, np.ones(len(rows), dtype=bool), details)
+    result = fit_hosts(request, arrays, rows, want_details_for)
+    specs = flavor.extra_specs or {}
+    props = image.properties if image is not None else {}
+    policies = {specs.get("hw:cpu_policy"), props.get("hw_cpu_policy")}
+    threads = {specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy")}
+    if obj.CPU_POLICY_DEDICATED in policies and obj.THREAD_POLICY_REQUIRE in threads:
+        smt = arrays.has_threads[rows].copy()
+        for i in np.flatnonzero(arrays.fallback[rows]):
+            topology = arrays.topologies[int(rows[i])]
+            smt[i] = bool(topology and topology.has_threads)
+        result.fits &= smt
+        for row in list(result.fitted):
+            topology = arrays.topologies[row]
+            if not (topology and topology.has_threads):
+                result.fitted[row] = None
+    return result
