@@ -34,6 +34,31 @@ def make_conf(testcase, **embedded) -> cfg.ConfigOpts:
     return conf
 
 
+def track_connections(testcase, site) -> None:
+    """Close what clients leave open (openstacksdk keeps connections alive) when the
+    test ends, so that the reactor is clean."""
+    channels = []
+    build = site.buildProtocol
+
+    def buildProtocol(addr):
+        channel = build(addr)
+        channels.append(channel)
+        return channel
+
+    site.buildProtocol = buildProtocol
+
+    async def close_all():
+        from twisted.internet import reactor, task
+
+        for channel in channels:
+            transport = getattr(channel, "transport", None)
+            if transport is not None and transport.connected:
+                transport.abortConnection()
+        await task.deferLater(reactor, 0.01)
+
+    testcase.addCleanup(close_all)
+
+
 def _rmtree(path: str) -> None:
     import shutil
 
@@ -49,6 +74,7 @@ class ImageServer:
         self.service = ImageStoreService(self.conf)
 
     async def start(self) -> None:
+        track_connections(self.testcase, self.service.listener.args[1])
         self.service.startService()
         self.testcase.addCleanup(self.service.stopService)
         await self.service.started
