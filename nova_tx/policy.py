@@ -116,19 +116,13 @@ def get_enforcer(conf: cfg.ConfigOpts | None = None) -> Enforcer:
     ``conf`` must have been parsed (called) before the first check: oslo.policy looks
     ``policy_file`` up along the config files' directories.
 
-    Without ``conf`` this is the global ``CONF``, parsed with no arguments if it was
-    not parsed yet: that is how the ``oslo.policy.enforcer`` entry point is called by
-    ``oslopolicy-policy-generator`` and ``oslopolicy-checker``.
+    Without ``conf`` (the ``oslo.policy.enforcer`` entry point, which
+    ``oslopolicy-policy-generator`` and ``oslopolicy-checker`` call after parsing their
+    own command line into oslo.config's global CONF) the enforcer reads the same
+    config files, or nova.conf from the usual places, into a ConfigOpts of its own.
     """
     if conf is None:
-        from nova_tx.conf import CONF
-
-        conf = CONF
-        register_opts(conf)
-        try:
-            conf.find_file(DEFAULT_POLICY_FILE)
-        except cfg.NotInitializedError:
-            conf([], project="nova")
+        conf = _tool_conf()
     known = _ENFORCERS.get(id(conf))
     if known is not None and known[0] is conf:
         return known[1]
@@ -140,6 +134,14 @@ def get_enforcer(conf: cfg.ConfigOpts | None = None) -> Enforcer:
     enforcer.register_defaults(policies.list_rules())
     _ENFORCERS[id(conf)] = (conf, enforcer)
     return enforcer
+
+
+def _tool_conf() -> cfg.ConfigOpts:
+    files = list(getattr(cfg.CONF, "config_file", None) or [])
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf([], project="nova", default_config_files=files or None)
+    return conf
 
 
 def init(conf: cfg.ConfigOpts | None = None) -> Enforcer:
