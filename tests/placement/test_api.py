@@ -61,6 +61,21 @@ class PlacementAPITests(unittest.TestCase):
                                                 "x-roles": "service"})
         self.assertEqual(200, status)
 
+    async def test_policy_defaults(self):
+        reader = {"x-auth-token": "bob:p1", "x-roles": "reader"}
+        status, _, _ = await self.call("GET", "/usages?project_id=p1", version="1.9",
+                                       headers=reader)
+        self.assertEqual(200, status)
+        status, _, _ = await self.call("GET", "/usages?project_id=p2", version="1.9",
+                                       headers=reader)
+        self.assertEqual(403, status)
+        status, _, _ = await self.call("GET", "/resource_providers", headers=reader)
+        self.assertEqual(403, status)
+        # A system-scoped token is refused whatever its roles.
+        status, _, _ = await self.call("GET", "/resource_providers", headers={
+            "x-auth-token": "admin", "openstack-system-scope": "all"})
+        self.assertEqual(403, status)
+
     async def test_error_body_and_codes(self):
         await self.make_provider(inventories={"VCPU": {"total": 4}})
         status, headers, body = await self.call(

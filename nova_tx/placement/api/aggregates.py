@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from nova_tx.placement.api import common, params
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import PlacementResponse, check_accept, extract_json
 from nova_tx.placement.storage import aggregates as agg_store
 
@@ -27,7 +26,7 @@ def _body(req, aggregates: list[str], generation: int) -> dict:
 
 @route("/resource_providers/<uuid>/aggregates", "GET", min_version=(1, 1))
 async def get_aggregates(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:aggregates:list")
+    api.authorize(req, "placement:resource_providers:aggregates:list")
     check_accept(req)
     rp = await common.provider(api, uuid)
     aggregates = await api.run(agg_store.get_for_provider, rp)
@@ -37,7 +36,7 @@ async def get_aggregates(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/aggregates", "PUT", min_version=(1, 1))
 async def set_aggregates(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:aggregates:update")
+    api.authorize(req, "placement:resource_providers:aggregates:update")
     with_generation = req.wants((1, 19))
     rp = await common.provider(api, uuid)
     data = extract_json(req, PUT_SCHEMA_1_19 if with_generation else PUT_SCHEMA_1_1)

@@ -7,7 +7,6 @@ from nova_tx.db.types import utcnow
 from nova_tx.placement import exception
 from nova_tx.placement.api import params
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import (
     PlacementResponse,
     check_accept,
@@ -152,7 +151,7 @@ def parse_root_required(req, query: candidates.CandidateQuery) -> None:
 
 @route("/allocation_candidates", "GET", min_version=(1, 10))
 async def list_allocation_candidates(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:allocation_candidates:list")
+    api.authorize(req, "placement:allocation_candidates:list")
     check_accept(req)
     query_params = validate_query(req, query_schema(req))
     same_subtrees = parse_same_subtrees(req)

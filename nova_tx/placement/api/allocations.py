@@ -7,7 +7,6 @@ import copy
 from nova_tx.placement import exception
 from nova_tx.placement.api import common
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import (
     PlacementResponse,
     check_accept,
@@ -124,7 +123,7 @@ def _norm(uuid: str) -> str:
 
 @route("/allocations/<consumer_uuid>", "GET")
 async def get_allocations(api, req, consumer_uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:allocations:list")
+    api.authorize(req, "placement:allocations:list")
     check_accept(req)
     view = await api.run(alloc_store.get_for_consumer, consumer_uuid)
     body: dict = {"allocations": view.allocations}
@@ -141,7 +140,7 @@ async def get_allocations(api, req, consumer_uuid: str) -> PlacementResponse:
 
 @route("/allocations/<consumer_uuid>", "PUT")
 async def set_allocations(api, req, consumer_uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:allocations:update")
+    api.authorize(req, "placement:allocations:update")
     data = extract_json(req, put_schema(req.version))
     if not is_uuid_like(consumer_uuid):
         raise exception.BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
@@ -152,7 +151,7 @@ async def set_allocations(api, req, consumer_uuid: str) -> PlacementResponse:
 
 @route("/allocations", "POST", min_version=(1, 13))
 async def post_allocations(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:allocations:manage")
+    api.authorize(req, "placement:allocations:manage")
     schema = {"type": "object", "minProperties": 1,
               "patternProperties": {UUID_KEY: consumer_schema(req.version, post=True)},
               "additionalProperties": False}
@@ -164,14 +163,14 @@ async def post_allocations(api, req) -> PlacementResponse:
 
 @route("/allocations/<consumer_uuid>", "DELETE")
 async def delete_allocations(api, req, consumer_uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:allocations:delete")
+    api.authorize(req, "placement:allocations:delete")
     await api.run(alloc_store.delete_for_consumer, consumer_uuid)
     return PlacementResponse(status=204)
 
 
 @route("/resource_providers/<uuid>/allocations", "GET")
 async def provider_allocations(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:allocations:list")
+    api.authorize(req, "placement:resource_providers:allocations:list")
     check_accept(req)
     rp = await common.provider(api, uuid)
     allocations = await api.run(alloc_store.get_for_provider, rp)

@@ -25,7 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from nova_tx.context import generate_request_id
 from nova_tx.db.types import utcnow
-from nova_tx.placement import exception
+from nova_tx.placement import exception, policies
 from nova_tx.placement.api import auth, errors, microversion
 from nova_tx.placement.api.wire import PlacementRequest, PlacementResponse, http_date, prefers_html
 
@@ -94,6 +94,7 @@ class PlacementAPI:
         self.pool = pool
         self.conf = conf
         self.reactor = reactor
+        self.enforcer = policies.make_enforcer(conf)
         self.mount()
 
     @classmethod
@@ -115,6 +116,10 @@ class PlacementAPI:
         return self.app.resource()
 
     # -- the pipeline -------------------------------------------------------------
+
+    def authorize(self, req: PlacementRequest, action: str, target: dict | None = None) -> None:
+        """Allow ``action`` for ``req``'s caller or raise Forbidden (403)."""
+        auth.authorize(self.enforcer, req.context, action, target)
 
     def run(self, fn, *args, **kw):
         """Run storage function ``fn(conn, *args, **kw)`` in one transaction."""

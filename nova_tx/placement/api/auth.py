@@ -5,20 +5,17 @@ nova-tx's Keystone middleware is not written) reads ``X-Auth-Token: user[:projec
 as Placement's and Nova's noauth2 do: roles from ``X-Roles`` when given, otherwise
 ``admin`` for the user ``admin``. Every URL but the root needs a token (401).
 
-Authorization is deliberately simple: the ``admin`` or ``service`` role (or the user
-``admin``) may do everything with a project-scoped token; anyone else, and any
-system-scoped token (``OpenStack-System-Scope``), gets 403 with Placement's policy
-message.
-Placement's finer defaults (readers of their own project's usages, the deprecated and
-the secure-RBAC rule sets) and ``policy.yaml`` overrides are not implemented.
+Authorization is Placement's policy (``nova_tx.placement.policies``, oslo.policy):
+by default the ``admin`` or ``service`` role may do everything, a project's reader
+may read its usages, ``[oslo_policy] enforce_new_defaults`` leaves the reshaper to
+the ``service`` role, and ``policy.yaml`` overrides any rule. A system-scoped token
+(``OpenStack-System-Scope``) is refused. A denial is a 403 with Placement's message.
 """
 from __future__ import annotations
 
 from nova_tx.context import RequestContext
 from nova_tx.placement import exception
 from nova_tx.placement.api.wire import PlacementRequest
-
-PRIVILEGED_ROLES = frozenset({"admin", "service"})
 
 
 def authenticate(req: PlacementRequest, request_id: str) -> RequestContext:
@@ -42,11 +39,17 @@ def authenticate(req: PlacementRequest, request_id: str) -> RequestContext:
         system_scope=req.header("openstack-system-scope"))
 
 
-def authorize(context: RequestContext | None, action: str) -> None:
-    """Allow ``action`` (a Placement policy name) or raise Forbidden."""
-    # Placement's rules are project-scoped: a system-scoped token is refused.
-    if context is not None and not context.system_scope and (
-            context.user_id == "admin"
-            or PRIVILEGED_ROLES & {r.lower() for r in context.roles}):
-        return
+def authorize(enforcer, context: RequestContext | None, action: str,
+              target: dict | None = None) -> None:
+    """Allow ``action`` (a Placement policy name) or raise Forbidden.
+
+    Placement's rules are project-scoped: a system-scoped token is refused first.
+    """
+    if context is not None and not context.system_scope:
+        creds = {"roles": list(context.roles), "project_id": context.project_id,
+                 "user_id": context.user_id}
+        if target is None:
+            target = {"project_id": context.project_id, "user_id": context.user_id}
+        if enforcer.enforce(action, target, creds):
+            return
     raise exception.Forbidden(f"Policy does not allow {action} to be performed.")

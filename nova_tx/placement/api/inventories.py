@@ -6,7 +6,6 @@ import copy
 from nova_tx.placement import exception
 from nova_tx.placement.api import common
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import PlacementResponse, check_accept, extract_json
 from nova_tx.placement.objects import Inventory, ResourceProvider
 from nova_tx.placement.storage import inventories as inv_store
@@ -87,7 +86,7 @@ def _url(req, rp: ResourceProvider, rc: str) -> str:
 
 @route("/resource_providers/<uuid>/inventories", "GET")
 async def get_inventories(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:list")
+    api.authorize(req, "placement:resource_providers:inventories:list")
     check_accept(req)
     rp = await common.provider(api, uuid)
     invs = await api.run(inv_store.get_all, rp)
@@ -99,7 +98,7 @@ async def get_inventories(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/inventories", "POST")
 async def create_inventory(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:create")
+    api.authorize(req, "placement:resource_providers:inventories:create")
     data = extract_json(req, POST_SCHEMA)
     rp = await common.provider(api, uuid)
     inv = make_inventory(data["resource_class"], data)
@@ -122,7 +121,7 @@ async def create_inventory(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/inventories", "PUT")
 async def set_inventories(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:update")
+    api.authorize(req, "placement:resource_providers:inventories:update")
     data = extract_json(req, PUT_ALL_SCHEMA)
     rp = await common.provider(api, uuid)
     invs = {rc: make_inventory(rc, values) for rc, values in data["inventories"].items()}
@@ -138,7 +137,7 @@ async def set_inventories(api, req, uuid: str) -> PlacementResponse:
 @route("/resource_providers/<uuid>/inventories", "DELETE", min_version=(1, 5),
        too_old_status=405)
 async def delete_inventories(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:delete")
+    api.authorize(req, "placement:resource_providers:inventories:delete")
     rp = await common.provider(api, uuid)
     await api.run(inv_store.delete_all, rp)
     return PlacementResponse(status=204)
@@ -146,7 +145,7 @@ async def delete_inventories(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/inventories/<resource_class>", "GET")
 async def get_inventory(api, req, uuid: str, resource_class: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:show")
+    api.authorize(req, "placement:resource_providers:inventories:show")
     check_accept(req)
     rp = await common.provider(api, uuid)
     invs = await api.run(inv_store.get_all, rp)
@@ -159,7 +158,7 @@ async def get_inventory(api, req, uuid: str, resource_class: str) -> PlacementRe
 
 @route("/resource_providers/<uuid>/inventories/<resource_class>", "PUT")
 async def update_inventory(api, req, uuid: str, resource_class: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:update")
+    api.authorize(req, "placement:resource_providers:inventories:update")
     data = extract_json(req, BASE_SCHEMA)
     rp = await common.provider(api, uuid)
     inv = make_inventory(resource_class, data)
@@ -172,7 +171,7 @@ async def update_inventory(api, req, uuid: str, resource_class: str) -> Placemen
 
 @route("/resource_providers/<uuid>/inventories/<resource_class>", "DELETE")
 async def delete_inventory(api, req, uuid: str, resource_class: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:inventories:delete")
+    api.authorize(req, "placement:resource_providers:inventories:delete")
     rp = await common.provider(api, uuid)
     await api.run(inv_store.delete_one, rp, resource_class)
     return PlacementResponse(status=204)

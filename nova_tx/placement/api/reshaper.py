@@ -5,7 +5,6 @@ from nova_tx.placement import exception
 from nova_tx.placement.api import params
 from nova_tx.placement.api.allocations import UUID_KEY, consumer_schema, to_request
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.inventories import PUT_ALL_SCHEMA, check_capacity, make_inventory
 from nova_tx.placement.api.wire import PlacementResponse, extract_json
 from nova_tx.placement.storage import reshaper
@@ -29,7 +28,7 @@ def reshaper_schema(version) -> dict:
 
 @route("/reshaper", "POST", min_version=(1, 30))
 async def reshape(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:reshaper:reshape")
+    api.authorize(req, "placement:reshaper:reshape")
     data = extract_json(req, reshaper_schema(req.version))
     inventories = {}
     for uuid, body in data["inventories"].items():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from nova_tx.placement import exception
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import PlacementResponse, check_accept, extract_json, validate
 from nova_tx.placement.objects import ResourceClass
 from nova_tx.placement.storage import resource_classes as rc_store
@@ -20,7 +19,7 @@ def _body(req, rc: ResourceClass) -> dict:
 
 @route("/resource_classes", "GET", min_version=(1, 2))
 async def list_resource_classes(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:resource_classes:list")
+    api.authorize(req, "placement:resource_classes:list")
     check_accept(req)
     classes = await api.run(rc_store.get_all)
     return PlacementResponse(body={"resource_classes": [_body(req, rc) for rc in classes]})
@@ -28,7 +27,7 @@ async def list_resource_classes(api, req) -> PlacementResponse:
 
 @route("/resource_classes", "POST", min_version=(1, 2))
 async def create_resource_class(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:resource_classes:create")
+    api.authorize(req, "placement:resource_classes:create")
     data = extract_json(req, BODY_SCHEMA)
     await api.run(rc_store.create, data["name"])
     return PlacementResponse(status=201,
@@ -37,7 +36,7 @@ async def create_resource_class(api, req) -> PlacementResponse:
 
 @route("/resource_classes/<name>", "GET", min_version=(1, 2))
 async def get_resource_class(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_classes:show")
+    api.authorize(req, "placement:resource_classes:show")
     check_accept(req)
     rc = await api.run(rc_store.get, name)
     last = rc.updated_at or rc.created_at if rc_store.is_custom(name) else None
@@ -46,7 +45,7 @@ async def get_resource_class(api, req, name: str) -> PlacementResponse:
 
 @route("/resource_classes/<name>", "PUT", min_version=(1, 2))
 async def update_resource_class(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_classes:update")
+    api.authorize(req, "placement:resource_classes:update")
     if req.wants((1, 7)):
         validate(name, NAME_SCHEMA, "JSON does not validate: {}")
         created = await api.run(rc_store.ensure, name)
@@ -62,6 +61,6 @@ async def update_resource_class(api, req, name: str) -> PlacementResponse:
 
 @route("/resource_classes/<name>", "DELETE", min_version=(1, 2))
 async def delete_resource_class(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_classes:delete")
+    api.authorize(req, "placement:resource_classes:delete")
     await api.run(rc_store.delete, name)
     return PlacementResponse(status=204)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from nova_tx.placement import exception
 from nova_tx.placement.api import common, params
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import (
     PlacementResponse,
     check_accept,
@@ -45,7 +44,7 @@ def _list_query_schema(req) -> dict:
 
 @route("/resource_providers", "GET")
 async def list_resource_providers(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:list")
+    api.authorize(req, "placement:resource_providers:list")
     check_accept(req)
     query = validate_query(req, _list_query_schema(req))
     filters: dict = {}
@@ -91,7 +90,7 @@ def trait_filter(conn, traits: params.TraitQuery) -> rp_store.TraitFilter:
 
 @route("/resource_providers", "POST")
 async def create_resource_provider(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:create")
+    api.authorize(req, "placement:resource_providers:create")
     data = extract_json(req, _body_schema(req, with_uuid=True))
     uuid = params.normalize_uuid(data["uuid"]) if data.get("uuid") else None
     parent = data.get("parent_provider_uuid")
@@ -107,7 +106,7 @@ async def create_resource_provider(api, req) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>", "GET")
 async def get_resource_provider(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:show")
+    api.authorize(req, "placement:resource_providers:show")
     check_accept(req)
     rp = await common.provider(api, uuid)
     return PlacementResponse(body=common.provider_body(req, rp), last_modified=rp.last_modified)
@@ -115,7 +114,7 @@ async def get_resource_provider(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>", "PUT")
 async def update_resource_provider(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:update")
+    api.authorize(req, "placement:resource_providers:update")
     data = extract_json(req, _body_schema(req, with_uuid=False))
     await common.provider(api, uuid)
     kwargs: dict = {"name": data["name"], "allow_reparenting": req.wants((1, 37))}
@@ -128,6 +127,6 @@ async def update_resource_provider(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>", "DELETE")
 async def delete_resource_provider(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:delete")
+    api.authorize(req, "placement:resource_providers:delete")
     await api.run(rp_store.delete, uuid)
     return PlacementResponse(status=204)

@@ -7,7 +7,6 @@ from nova_tx.db.types import utcnow
 from nova_tx.placement import exception
 from nova_tx.placement.api import common
 from nova_tx.placement.api.app import route
-from nova_tx.placement.api.auth import authorize
 from nova_tx.placement.api.wire import (
     PlacementResponse,
     check_accept,
@@ -34,7 +33,7 @@ LIST_QUERY = {"type": "object",
 
 @route("/traits", "GET", min_version=(1, 6))
 async def list_traits(api, req) -> PlacementResponse:
-    authorize(req.context, "placement:traits:list")
+    api.authorize(req, "placement:traits:list")
     check_accept(req)
     query = validate_query(req, LIST_QUERY)
     filters: dict = {}
@@ -59,7 +58,7 @@ async def list_traits(api, req) -> PlacementResponse:
 
 @route("/traits/<name>", "GET", min_version=(1, 6))
 async def get_trait(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:traits:show")
+    api.authorize(req, "placement:traits:show")
     check_accept(req)
     trait = await api.run(trait_store.get, name)
     return PlacementResponse(status=204, last_modified=trait.updated_at or trait.created_at)
@@ -67,7 +66,7 @@ async def get_trait(api, req, name: str) -> PlacementResponse:
 
 @route("/traits/<name>", "PUT", min_version=(1, 6))
 async def put_trait(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:traits:update")
+    api.authorize(req, "placement:traits:update")
     if len(name) > 255 or not CUSTOM_TRAIT.match(name):
         raise exception.BadRequest(
             'The trait is invalid. A valid trait must be no longer than 255 characters, '
@@ -81,14 +80,14 @@ async def put_trait(api, req, name: str) -> PlacementResponse:
 
 @route("/traits/<name>", "DELETE", min_version=(1, 6))
 async def delete_trait(api, req, name: str) -> PlacementResponse:
-    authorize(req.context, "placement:traits:delete")
+    api.authorize(req, "placement:traits:delete")
     await api.run(trait_store.delete, name)
     return PlacementResponse(status=204)
 
 
 @route("/resource_providers/<uuid>/traits", "GET", min_version=(1, 6))
 async def provider_traits(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:traits:list")
+    api.authorize(req, "placement:resource_providers:traits:list")
     check_accept(req)
     rp = await common.provider(api, uuid)
     names = await api.run(trait_store.get_for_provider, rp)
@@ -98,7 +97,7 @@ async def provider_traits(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/traits", "PUT", min_version=(1, 6))
 async def set_provider_traits(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:traits:update")
+    api.authorize(req, "placement:resource_providers:traits:update")
     data = extract_json(req, SET_SCHEMA)
     rp = await common.provider(api, uuid)
 
@@ -120,7 +119,7 @@ async def set_provider_traits(api, req, uuid: str) -> PlacementResponse:
 
 @route("/resource_providers/<uuid>/traits", "DELETE", min_version=(1, 6))
 async def delete_provider_traits(api, req, uuid: str) -> PlacementResponse:
-    authorize(req.context, "placement:resource_providers:traits:delete")
+    api.authorize(req, "placement:resource_providers:traits:delete")
     rp = await common.provider(api, uuid)
     await api.run(trait_store.set_for_provider, rp, [], None)
     return PlacementResponse(status=204)
