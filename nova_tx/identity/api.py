@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 from urllib.parse import parse_qsl
 
 import jsonschema
@@ -109,7 +110,9 @@ SUPPORTED_METHODS = ("password", "token")
 
 def isotime(seconds: float) -> str:
     """Keystone's ``utils.isotime(subsecond=True)``: ``2015-11-05T22:00:11.000000Z``."""
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    # Truncated, never rounded up: a token is never shown to live longer than it does.
+    whole, micro = divmod(math.floor(seconds * 1_000_000), 1_000_000)
+    moment = datetime.datetime.fromtimestamp(whole, datetime.UTC).replace(microsecond=micro)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
