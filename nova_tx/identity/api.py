@@ -134,6 +134,14 @@ class IdentityAPI:
         """The catalog as the configuration says now (SIGHUP may have changed it)."""
         return catalog.render(catalog.build(self.conf), self.conf.embedded.identity_region)
 
+    def reload(self) -> None:
+        """Re-read the users and the token lifetime (after SIGHUP); an unreadable
+        configuration raises ConfigError and leaves the current one in place."""
+        directory = Directory.from_conf(self.conf)
+        catalog.build(self.conf)
+        self.directory = directory
+        self.tokens.lifetime = self.conf.embedded.identity_token_expiration
+
     def resource(self):
         return self.app.resource()
 

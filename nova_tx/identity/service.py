@@ -11,7 +11,7 @@ from oslo_config import cfg
 from twisted.application import internet
 from twisted.web import server
 
-from nova_tx import log
+from nova_tx import exception, log
 from nova_tx.conf import embedded as embedded_conf
 from nova_tx.identity.api import IdentityAPI
 from nova_tx.service import NovaService
@@ -55,6 +55,21 @@ class IdentityService(NovaService):
         self.listener.setServiceParent(self)
         LOG.info("Identity API on %s:%s (%d users)", options.identity_listen,
                  options.identity_port, len(self.api.directory.users))
+
+
+    def reset(self) -> None:
+        """SIGHUP: the users, the catalog and the token lifetime as the configuration
+        now says; an unreadable one is logged and the current one kept."""
+        super().reset()
+        if self.api is None:
+            return
+        try:
+            self.api.reload()
+        except exception.ConfigError as e:
+            LOG.error("Identity configuration not reloaded: %s", e.format_message())
+            return
+        LOG.info("Identity configuration reloaded (%d users)",
+                 len(self.api.directory.users))
 
 
 def make_service(conf: cfg.ConfigOpts) -> IdentityService:

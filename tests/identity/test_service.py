@@ -45,6 +45,22 @@ class IdentityServiceTest(unittest.TestCase):
         self.assertEqual("v3.14", (await response.json())["version"]["id"])
         await daemon.stopService()
 
+    async def test_reset_rereads_the_users(self):
+        conf = make_conf(identity_listen="127.0.0.1", identity_port=0)
+        daemon = IdentityService(conf, reactor=reactor)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        await daemon.started
+        conf.set_override("identity_users", ["someone:pw:elsewhere:member"],
+                          group="embedded")
+        conf.set_override("identity_token_expiration", 60, group="embedded")
+        daemon.reset()
+        self.assertEqual(["someone"], [u.name for u in daemon.api.directory.users.values()])
+        self.assertEqual(60, daemon.api.tokens.lifetime)
+        conf.set_override("identity_users", ["broken"], group="embedded")
+        daemon.reset()  # logged, and the users stay
+        self.assertEqual(["someone"], [u.name for u in daemon.api.directory.users.values()])
+
     async def test_unreadable_users_fail_the_start(self):
         conf = make_conf(users=["admin-without-password"], identity_port=0)
         daemon = IdentityService(conf, reactor=_StoppableReactor())
