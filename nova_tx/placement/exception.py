@@ -73,6 +73,16 @@ class ConcurrentUpdate(Conflict):
     code = CONCURRENT_UPDATE
 
 
+class ResourceProviderConcurrentUpdate(ConcurrentUpdate):
+    """A provider's generation moved while allocations were written to it: the write is
+    retried (the client gave no provider generation to conflict with)."""
+
+
+class ConcurrentCreate(ConcurrentUpdate):
+    """Another transaction created the same row first and this one cannot see it yet
+    (MySQL's repeatable read): the transaction is retried."""
+
+
 class ResourceProviderNotFound(NotFound):
     def __init__(self, uuid: str):
         super().__init__(f"No resource provider with uuid {uuid} found")

@@ -16,10 +16,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import sqlalchemy as sa
 from klein import Klein
+from twisted.internet import task
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -121,9 +124,21 @@ class PlacementAPI:
         """Allow ``action`` for ``req``'s caller or raise Forbidden (403)."""
         auth.authorize(self.enforcer, req.context, action, target)
 
-    def run(self, fn, *args, **kw):
-        """Run storage function ``fn(conn, *args, **kw)`` in one transaction."""
-        return self.pool.do(fn, *args, **kw)
+    async def run(self, fn, *args, **kw):
+        """Run storage function ``fn(conn, *args, **kw)`` in one transaction.
+
+        As Placement's oslo.db retries do, a transaction that lost a deadlock, or an
+        allocation write that met a provider generation moved by another writer, runs
+        again (up to :data:`RETRIES` times, after a short random pause).
+        """
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self.pool.do(fn, *args, **kw)
+            except Exception as e:
+                if attempt == RETRIES or not _retriable(e):
+                    raise
+                LOG.debug("Retrying %s after %s", getattr(fn, "__name__", fn), e)
+                await task.deferLater(self.reactor, random.uniform(0.0, 0.05 * (attempt + 1)))
 
     def option(self, name: str, default: Any = None) -> Any:
         """An option of ``[placement]``, or ``default`` without a configuration."""
@@ -238,6 +253,22 @@ class PlacementAPI:
             headers.pop("Content-Type", None)
         return PlacementResponse(status=response.status, body=body, headers=headers,
                                  last_modified=response.last_modified)
+
+
+#: How many times a transaction is run again (see PlacementAPI.run).
+RETRIES = 5
+
+
+def _retriable(error: Exception) -> bool:
+    if isinstance(error, exception.ResourceProviderConcurrentUpdate | exception.ConcurrentCreate):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        orig = error.orig
+        if getattr(orig, "pgcode", None) in ("40P01", "40001"):  # deadlock, serialization
+            return True
+        args = getattr(orig, "args", ())
+        return bool(args) and args[0] in (1213, 1205)  # MySQL deadlock, lock wait timeout
+    return False
 
 
 # -- the Klein front ----------------------------------------------------------------

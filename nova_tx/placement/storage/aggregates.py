@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from nova_tx.db.exception import DBDuplicateEntry
 from nova_tx.db.placement.models import aggregates, rp_aggregates
 from nova_tx.db.types import utcnow
+from nova_tx.placement import exception
 from nova_tx.placement.objects import ResourceProvider
 from nova_tx.placement.storage import resource_providers
 
@@ -30,8 +31,12 @@ def ensure_ids(conn: sa.Connection, uuids) -> dict[str, int]:
                 found[uuid] = conn.execute(aggregates.insert().values(
                     uuid=uuid, created_at=utcnow())).inserted_primary_key[0]
         except DBDuplicateEntry:
-            found[uuid] = conn.execute(
-                sa.select(aggregates.c.id).where(aggregates.c.uuid == uuid)).scalar_one()
+            found_id = conn.execute(
+                sa.select(aggregates.c.id).where(aggregates.c.uuid == uuid)).scalar()
+            if found_id is None:
+                raise exception.ConcurrentCreate(
+                    f"aggregate {uuid} was created concurrently") from None
+            found[uuid] = found_id
     return found
 
 

@@ -108,7 +108,7 @@ def replace(conn: sa.Connection, requests: list[ConsumerAllocations]) -> None:
         rp_store.increment_generation(
             conn, provider, message="Inventory and/or allocations changed while attempting "
             "to allocate: Another thread concurrently updated the data. Please retry your "
-            "update")
+            "update", error=exception.ResourceProviderConcurrentUpdate)
     for consumer in written:
         consumers.increment_generation(conn, consumer)
     consumers.delete_if_no_allocations(

@@ -41,7 +41,14 @@ def _external_id(conn: sa.Connection, table: sa.Table, external_id: str) -> int:
             return conn.execute(table.insert().values(
                 external_id=external_id, created_at=utcnow())).inserted_primary_key[0]
     except DBDuplicateEntry:
-        return conn.execute(query).scalar_one()
+        return _created_elsewhere(conn, query, table.name, external_id)
+
+
+def _created_elsewhere(conn: sa.Connection, query, what: str, name: str) -> int:
+    found = conn.execute(query).scalar()
+    if found is None:
+        raise exception.ConcurrentCreate(f"{what} {name} was created concurrently") from None
+    return found
 
 
 def project_id(conn: sa.Connection, external_id: str) -> int:
@@ -62,7 +69,7 @@ def consumer_type_id(conn: sa.Connection, name: str) -> int:
             return conn.execute(consumer_types.insert().values(
                 name=name, created_at=utcnow())).inserted_primary_key[0]
     except DBDuplicateEntry:
-        return conn.execute(query).scalar_one()
+        return _created_elsewhere(conn, query, "consumer type", name)
 
 
 def ensure(conn: sa.Connection, uuid: str, *, project: str, user: str,

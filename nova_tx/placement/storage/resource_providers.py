@@ -309,7 +309,9 @@ def delete(conn: sa.Connection, uuid: str) -> None:
 
 def increment_generation(conn: sa.Connection, provider: ResourceProvider,
                          expected: int | None = None, *,
-                         message: str = "resource provider generation conflict") -> int:
+                         message: str = "resource provider generation conflict",
+                         error: type[exception.ConcurrentUpdate] = exception.ConcurrentUpdate
+                         ) -> int:
     """Bump ``provider``'s generation if it is still ``expected`` (default: the one read).
 
     The compare-and-swap is what makes concurrent writers safe: the second of two
@@ -320,5 +322,5 @@ def increment_generation(conn: sa.Connection, provider: ResourceProvider,
                           .where(rp.c.id == provider.id, rp.c.generation == expected)
                           .values(generation=expected + 1, updated_at=utcnow()))
     if result.rowcount != 1:
-        raise exception.ConcurrentUpdate(message)
+        raise error(message)
     return expected + 1
