@@ -57,6 +57,44 @@ class KeystoneauthTest(unittest.TestCase):
 
         return check()
 
+    def test_clouds_yaml_as_openstacksdk_reads_it(self):
+        """The all-in-one's clouds.yaml, loaded the way openstacksdk does (the generic
+        ``password`` plugin, which discovers the versions at ``auth_url``)."""
+        import os
+
+        import yaml
+        from keystoneauth1 import loading, session
+
+        from nova_tx.identity import clouds
+
+        identity = RunningIdentity(self)
+        path = os.path.join(self.mktemp(), "clouds.yaml")
+        clouds.write_clouds_yaml(path, identity.url, "admin", PASSWORDS["admin"], "admin")
+
+        def login() -> tuple:
+            with open(path) as f:
+                cloud = yaml.safe_load(f)["clouds"][clouds.CLOUD_NAME]
+            loader = loading.get_plugin_loader(cloud["auth_type"])
+            auth = loader.load_from_options(**cloud["auth"])
+            sess = session.Session(auth=auth)
+            try:
+                access = auth.get_access(sess)
+                endpoint = sess.get_endpoint(service_type="compute",
+                                             interface=cloud["interface"],
+                                             region_name=cloud["region_name"])
+                return access.project_name, access.role_names, endpoint
+            finally:
+                sess.session.close()
+
+        @defer.inlineCallbacks
+        def check():
+            project, roles, endpoint = yield threads.deferToThread(login)
+            self.assertEqual("admin", project)
+            self.assertIn("admin", roles)
+            self.assertEqual("http://127.0.0.1:8774/v2.1", endpoint)
+
+        return check()
+
     def test_wrong_password_is_refused(self):
         from keystoneauth1 import exceptions, session
         from keystoneauth1.identity import v3
