@@ -307,3 +307,57 @@ class PolicyNotAuthorized(Forbidden):
     """A policy rule denied the caller (``nova_tx.policy.authorize``)."""
 
     msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+# The compute API's request pipeline (nova_tx.api): each maps to its status in
+# nova_tx.api.compute.faults through ``code``.
+
+class Unauthorized(NovaException):
+    """No credentials, or credentials the authenticator rejects (401)."""
+
+    msg_fmt = "The request you have made requires authentication."
+    code = 401
+
+
+class InvalidInput(Invalid):
+    msg_fmt = "Invalid input received: %(reason)s"
+
+
+class ValidationError(Invalid):
+    msg_fmt = "%(detail)s"
+
+
+class InvalidName(Invalid):
+    msg_fmt = "An invalid 'name' value was provided. The name must be: %(reason)s"
+
+
+class InvalidAPIVersionString(Invalid):
+    msg_fmt = ("API Version String %(version)s is of invalid format. Must be of format "
+               "MajorNum.MinorNum.")
+
+
+class InvalidGlobalAPIVersion(Invalid):
+    msg_fmt = ("Version %(req_ver)s is not supported by the API. Minimum is %(min_ver)s "
+               "and maximum is %(max_ver)s.")
+    code = 406
+
+
+class VersionNotFoundForAPIMethod(NotFound):
+    """The route exists, but not at the requested microversion; Nova answers 404 with
+    webob's text."""
+
+    msg_fmt = "The resource could not be found."
+
+
+class MalformedRequestBody(Invalid):
+    msg_fmt = "Malformed request body"
+
+
+class InvalidContentType(Invalid):
+    msg_fmt = "Unsupported Content-Type"
+    code = 415
+
+
+class RequestBodyTooLarge(NovaException):
+    msg_fmt = "Request is too large."
+    code = 413

@@ -7,6 +7,7 @@ from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
 from nova_tx.api.compute import service as api_service
+from nova_tx.conf import api as api_conf
 from nova_tx.conf import default
 
 
@@ -14,7 +15,9 @@ class VersionsTest(unittest.TestCase):
     def setUp(self):
         conf = cfg.ConfigOpts()
         default.register_opts(conf)
+        api_conf.register_opts(conf)
         conf([], project="nova")
+        conf.set_override("auth_strategy", "noauth2", group="api")
         conf.set_override("osapi_compute_listen", "127.0.0.1")
         conf.set_override("osapi_compute_listen_port", 0)
         self.listener = api_service.make_api_listener(conf)

@@ -1,54 +1,77 @@
-"""The root of the compute API's URL tree (Klein): where each branch is mounted.
+"""The root of the compute API's URL tree: the version documents and the resources.
 
 ``/`` answers the versions document; ``/v2.1`` and ``/v2`` are the API itself, which
-answers its own version document at its root.
+answers its own version document at its root (without authentication, so clients
+can discover the microversion range before they have a token).
+
+Resources are the modules of this package that define ``routes`` (a
+``wsgi.Routes``); each is found and mounted when the router is built, so adding a
+resource is adding its module.
 """
 from __future__ import annotations
 
-import json
+import importlib
+import pkgutil
+from typing import Any
 
-from klein import Klein
-from twisted.web.iweb import IRequest
+from nova_tx.api.compute import versions, wsgi
 
-from nova_tx.api.compute import versions
+#: Modules of this package that are the framework, not resources.
+FRAMEWORK_MODULES = frozenset({
+    "api_version", "faults", "links", "pagination", "router", "service", "versions",
+    "wsgi", "workers",
+})
+
+version_routes = wsgi.Routes()
+
+
+@version_routes.route("GET", "", public=True, project_prefix=False)
+@version_routes.route("GET", "/", public=True, project_prefix=False)
+def version_root(req: wsgi.APIRequest) -> dict:
+    version_id = "v2.0" if req.is_legacy_v2 else "v2.1"
+    return versions.version_document(version_id, req.host_url + "/")
+
+
+def discover_resources() -> list[wsgi.Routes]:
+    """The ``routes`` of every resource module of ``nova_tx.api.compute``."""
+    import nova_tx.api.compute as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.ispkg or info.name in FRAMEWORK_MODULES or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        routes = getattr(module, "routes", None)
+        if isinstance(routes, wsgi.Routes):
+            found.append(routes)
+    return found
 
 
 class APIRouter:
-    app = Klein()
+    """The compute API's Klein application.
 
-    @app.route("/", methods=["GET"])
-    def root(self, request: IRequest) -> bytes:
-        return _json(request, versions.versions_document(_base_url(request)))
+    ``resources`` None mounts every resource module found; a list mounts those
+    (tests mount their own). Without an ``authenticator`` the one ``[api]
+    auth_strategy`` names is built (only version documents answer without ``conf``).
+    """
 
-    @app.route("/v2.1", methods=["GET"])
-    @app.route("/v2.1/", methods=["GET"])
-    def v21_root(self, request: IRequest) -> bytes:
-        return _json(request, versions.version_document("v2.1", _base_url(request)))
+    def __init__(self, conf=None, *, resources: list[wsgi.Routes] | None = None,
+                 authenticator=None, reactor=None,
+                 components: dict[str, Any] | None = None):
+        if resources is None:
+            resources = discover_resources()
+        if authenticator is None and conf is not None:
+            from nova_tx.api import auth
 
-    @app.route("/v2", methods=["GET"])
-    @app.route("/v2/", methods=["GET"])
-    def v20_root(self, request: IRequest) -> bytes:
-        return _json(request, versions.version_document("v2.0", _base_url(request)))
+            authenticator = auth.make_authenticator(conf, reactor=reactor)
+        self.app = wsgi.ComputeApp(
+            conf, [version_routes, *resources], authenticator=authenticator,
+            reactor=reactor, components=components)
+        self.app.add_unversioned("/", _versions_document)
 
     def resource(self):
         return self.app.resource()
 
 
-def _base_url(request: IRequest) -> str:
-    """The URL clients reached us at, ending with a slash.
-
-    The Host header is taken whole (name and port) because clients behind a proxy or
-    a load balancer reached the address it names, not our socket; keystoneauth's
-    version discovery follows these links.
-    """
-    scheme = b"https" if request.isSecure() else b"http"
-    host = request.getHeader(b"host")
-    if not host:
-        address = request.getHost()
-        host = ("%s:%d" % (address.host, address.port)).encode("ascii")
-    return (scheme + b"://" + host + b"/").decode("ascii", "replace")
-
-
-def _json(request: IRequest, body: dict) -> bytes:
-    request.setHeader(b"Content-Type", b"application/json")
-    return json.dumps(body).encode("utf-8")
+def _versions_document(req: wsgi.APIRequest) -> dict:
+    return versions.versions_document(req.host_url + "/")
