@@ -5,7 +5,8 @@ or real: keystoneauth's names) and the server options of the embedded Placement 
 OpenStack Placement's names (``randomize_allocation_candidates``,
 ``incomplete_consumer_project_id``, ...). ``[embedded] placement`` serves Placement in
 this process; ``placement_listen`` and ``placement_port`` are where it listens, also for
-the standalone ``nova-tx-placement``.
+the standalone ``nova-tx-placement``. ``[cors]`` is oslo.middleware's CORS section,
+read by the embedded Placement (Placement's API has it).
 """
 from oslo_config import cfg
 
@@ -23,6 +24,12 @@ placement_database = cfg.OptGroup(
     title="Placement database options",
     help="Placement's own database. Unset, Placement's tables live in the API database "
     "([api_database] connection).",
+)
+cors = cfg.OptGroup(
+    "cors",
+    title="CORS options",
+    help="Cross-Origin Resource Sharing of the embedded Placement API (oslo.middleware's "
+    "options and defaults).",
 )
 embedded = cfg.OptGroup(
     "embedded",
@@ -86,12 +93,34 @@ embedded_opts = [
 ]
 
 
+cors_opts = [
+    cfg.ListOpt("allowed_origin",
+                help="Indicate whether this resource may be shared with the domain received "
+                "in the requests \"origin\" header. Format: \"<protocol>://<host>[:<port>]\", "
+                "no trailing slash. Example: https://horizon.example.com"),
+    cfg.BoolOpt("allow_credentials", default=True,
+                help="Indicate that the actual request can include user credentials"),
+    cfg.ListOpt("expose_headers", default=[],
+                help="Indicate which headers are safe to expose to the API. Defaults to "
+                "HTTP Simple Headers."),
+    cfg.IntOpt("max_age", default=3600,
+               help="Maximum cache age of CORS preflight requests."),
+    cfg.ListOpt("allow_methods",
+                default=["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "PATCH"],
+                help="Indicate which methods can be used during the actual request."),
+    cfg.ListOpt("allow_headers", default=[],
+                help="Indicate which header field names may be used during the actual "
+                "request."),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     register_group_opts(conf, placement, client_opts + server_opts)
+    register_group_opts(conf, cors, cors_opts)
     register_group_opts(conf, placement_database, database_opts)
     register_group_opts(conf, embedded, embedded_opts)
 
 
 def list_opts() -> dict:
     return {placement: client_opts + server_opts, placement_database: database_opts,
-            embedded: embedded_opts}
+            embedded: embedded_opts, cors: cors_opts}

@@ -17,11 +17,11 @@ ADMIN = {"x-auth-token": "admin", "accept": "application/json"}
 class PlacementServer:
     """``start()`` in setUp; ``request(method, path, body, version=...)`` in tests."""
 
-    def __init__(self, testcase, backend: str = "sqlite"):
+    def __init__(self, testcase, backend: str = "sqlite", conf=None):
         self.testcase = testcase
         self.engine = placement_engine(testcase, backend)
         self.pool = DBThreadPool(self.engine, reactor=reactor)
-        self.api = PlacementAPI(self.pool)
+        self.api = PlacementAPI(self.pool, conf)
 
     def start(self) -> None:
         self.pool.start()

@@ -181,3 +181,44 @@ class PlacementAPITests(unittest.TestCase):
         status, _, body = await self.call(
             "GET", "/resource_providers?required=CUSTOM_FAST", version="1.18")
         self.assertEqual([child], [p["uuid"] for p in body["resource_providers"]])
+
+
+class CORSTests(unittest.TestCase):
+
+    def setUp(self):
+        from oslo_config import cfg
+
+        from nova_tx.conf import placement as placement_conf
+
+        conf = cfg.ConfigOpts()
+        placement_conf.register_opts(conf)
+        conf([], project="nova")
+        conf.set_override("allowed_origin", ["http://ok.example.com"], group="cors")
+        conf.set_override("allow_headers", ["openstack-api-version"], group="cors")
+        self.server = PlacementServer(self, conf=conf)
+        self.server.start()
+
+    async def test_preflight_and_actual_requests(self):
+        status, headers, _ = await self.server.request("OPTIONS", "/", headers={
+            "origin": "http://ok.example.com", "access-control-request-method": "GET",
+            "access-control-request-headers": "openstack-api-version"})
+        self.assertEqual(200, status)
+        self.assertEqual(["http://ok.example.com"],
+                         headers.getRawHeaders("access-control-allow-origin"))
+        self.assertEqual(["openstack-api-version"],
+                         headers.getRawHeaders("access-control-allow-headers"))
+        status, headers, _ = await self.server.request("OPTIONS", "/", headers={
+            "origin": "http://evil.example.com", "access-control-request-method": "GET"})
+        self.assertEqual(200, status)
+        self.assertIsNone(headers.getRawHeaders("access-control-allow-origin"))
+        status, headers, _ = await self.server.request(
+            "GET", "/resource_providers", headers={"origin": "http://ok.example.com"})
+        self.assertEqual(200, status)
+        self.assertEqual(["http://ok.example.com"],
+                         headers.getRawHeaders("access-control-allow-origin"))
+        # Without CORS configured, OPTIONS is a method like any other: 405.
+        plain = PlacementServer(self)
+        plain.start()
+        status, _, _ = await plain.request("OPTIONS", "/", headers={
+            "origin": "http://ok.example.com", "access-control-request-method": "GET"})
+        self.assertEqual(405, status)

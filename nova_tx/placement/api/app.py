@@ -30,6 +30,7 @@ from nova_tx.context import generate_request_id
 from nova_tx.db.types import utcnow
 from nova_tx.placement import exception, policies
 from nova_tx.placement.api import auth, errors, microversion
+from nova_tx.placement.api.cors import CORS
 from nova_tx.placement.api.wire import PlacementRequest, PlacementResponse, http_date, prefers_html
 
 LOG = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class PlacementAPI:
         self.conf = conf
         self.reactor = reactor
         self.enforcer = policies.make_enforcer(conf)
+        self.cors = CORS.from_conf(conf)
         self.mount()
 
     @classmethod
@@ -167,6 +169,16 @@ class PlacementAPI:
     async def handle(self, req: PlacementRequest) -> PlacementResponse:
         """Answer ``req`` as Placement would: never raises, errors become answers."""
         request_id = generate_request_id()
+        if self.cors is not None:
+            preflight = self.cors.preflight(req)
+            if preflight is not None:
+                return preflight
+        response = await self._handle(req, request_id)
+        if self.cors is not None:
+            self.cors.decorate(req, response)
+        return response
+
+    async def _handle(self, req: PlacementRequest, request_id: str) -> PlacementResponse:
         version = None
         try:
             # The root answers without a token (clients discover versions there).
