@@ -117,6 +117,10 @@ class KeystoneAuthenticator:
         if not opts.auth_url:
             raise exception.ConfigError(
                 reason="[api] auth_strategy = keystone needs [keystone_authtoken] auth_url")
+        if not (opts.username or opts.user_id) or opts.password is None:
+            raise exception.ConfigError(
+                reason="[api] auth_strategy = keystone needs the service user that "
+                "validates tokens: [keystone_authtoken] username (or user_id) and password")
         self.identity_url = identity_url(opts.auth_url)
         self.www_authenticate_uri = opts.www_authenticate_uri or opts.auth_url
         self._pool = client.HTTPConnectionPool(reactor, persistent=True)
@@ -271,10 +275,6 @@ class KeystoneAuthenticator:
 
     def _service_auth(self) -> dict:
         opts = self.conf.keystone_authtoken
-        if not (opts.username or opts.user_id) or opts.password is None:
-            raise exception.ConfigError(
-                reason="[keystone_authtoken] needs username (or user_id) and password "
-                "for the service user that validates tokens")
         user: dict[str, Any] = {"password": opts.password}
         if opts.user_id:
             user["id"] = opts.user_id

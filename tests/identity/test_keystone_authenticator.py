@@ -199,6 +199,12 @@ class AuthenticatorTest(unittest.TestCase):
         self.addCleanup(made.close)
         self.assertIsInstance(made, KeystoneAuthenticator)
 
+    def test_incomplete_configuration_is_refused(self):
+        self.configure(password=None)
+        self.assertRaises(exception.ConfigError, KeystoneAuthenticator, self.conf, reactor)
+        self.configure(password="x", auth_url=None)
+        self.assertRaises(exception.ConfigError, KeystoneAuthenticator, self.conf, reactor)
+
     def test_identity_url(self):
         self.assertEqual("http://k:5000/v3", identity_url("http://k:5000"))
         self.assertEqual("http://k:5000/v3", identity_url("http://k:5000/v3/"))
