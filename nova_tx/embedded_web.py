@@ -1,10 +1,9 @@
 """What the embedded image store and network service share on the HTTP side.
 
 Authentication goes through ``nova_tx.api.auth`` (``IAuthenticator.authenticate(request)
--> Deferred[RequestContext]``, chosen by ``make_authenticator(conf)``) when nova-tx has
-it; until then, and for tests that build the apps without a configuration, the
-noauth2 reading of ``X-Auth-Token`` below: ``user[:project]``, roles from ``X-Roles``
-when given, otherwise ``admin`` for the user ``admin``.
+-> Deferred[RequestContext]``, chosen by ``make_authenticator(conf)`` from ``[api]
+auth_strategy``), the compute API's own: Keystone tokens, or noauth2's
+``user:project`` (the user ``admin`` is an admin).
 
 File data is never read or written in the reactor thread: :class:`FileSender` reads a
 file in a thread pool chunk by chunk and writes it to the request, honouring the
@@ -30,63 +29,45 @@ CHUNK_SIZE = 64 * 1024
 
 
 class NotAuthenticated(Exception):
-    """The request carries no usable credentials (401)."""
+    """The request carries no usable credentials (401); ``headers`` go with the 401."""
+
+    def __init__(self, headers: dict | None = None):
+        super().__init__("authentication required")
+        self.headers = headers or {}
 
 
-class NoAuth2Authenticator:
-    """noauth2: ``X-Auth-Token: user[:project]``; the user ``admin`` is an admin."""
+def make_authenticator(conf: Any) -> Any:
+    """nova-tx's authenticator for ``conf`` (``[api] auth_strategy``: ``keystone``,
+    validating tokens with ``[keystone_authtoken]``, or ``noauth2``)."""
+    from nova_tx.api import auth
 
-    def authenticate(self, request: IRequest) -> defer.Deferred[RequestContext]:
-        try:
-            return defer.succeed(self.context_of(request))
-        except NotAuthenticated as e:
-            return defer.fail(e)
-
-    @staticmethod
-    def context_of(request: IRequest) -> RequestContext:
-        token = header(request, "x-auth-token")
-        if not token:
-            raise NotAuthenticated()
-        user_id, _, project_id = token.partition(":")
-        project_id = project_id or user_id
-        roles_header = header(request, "x-roles")
-        if roles_header is not None:
-            roles = [r.strip() for r in roles_header.split(",") if r.strip()]
-        elif user_id == "admin":
-            roles = ["admin"]
-        else:
-            roles = ["member", "reader"]
-        return RequestContext(
-            user_id=user_id, project_id=project_id, roles=roles, auth_token=token,
-            request_id=generate_request_id(),
-            global_request_id=header(request, "x-openstack-request-id"))
+    return auth.make_authenticator(conf)
 
 
-def make_authenticator(conf: Any = None) -> Any:
-    """nova-tx's authenticator for ``conf`` when there is one, else noauth2."""
-    if conf is not None:
-        try:
-            from nova_tx.api import auth
-        except ImportError:
-            auth = None
-        if auth is not None and hasattr(auth, "make_authenticator"):
-            return auth.make_authenticator(conf)
-    return NoAuth2Authenticator()
+def noauth2() -> Any:
+    from nova_tx.api import auth
+
+    return auth.NoAuth2Authenticator()
 
 
 async def authenticate(authenticator: Any, request: IRequest) -> RequestContext:
     """The caller's context, or NotAuthenticated whatever the authenticator raised."""
     try:
-        return await defer.maybeDeferred(authenticator.authenticate, request)
+        context = await defer.maybeDeferred(authenticator.authenticate, request)
     except NotAuthenticated:
         raise
     except Exception as e:
         LOG.debug("Authentication refused: %s", e)
-        raise NotAuthenticated() from e
+        raise NotAuthenticated(getattr(e, "headers", None)) from e
+    if not context.request_id:
+        context.request_id = generate_request_id()
+    if context.global_request_id is None:
+        context.global_request_id = header(request, "x-openstack-request-id")
+    return context
 
 
 def is_admin(context: RequestContext) -> bool:
-    return bool(context.is_admin) or context.user_id == "admin"
+    return bool(context.is_admin)
 
 
 def header(request: IRequest, name: str) -> str | None:

@@ -9,6 +9,7 @@ import treq
 from oslo_config import cfg
 
 from nova_tx.conf import default, embedded_services, glance
+from nova_tx.embedded_web import noauth2
 from nova_tx.image.service import ImageStoreService
 
 ADMIN = "admin:admin-project"
@@ -71,7 +72,7 @@ class ImageServer:
     def __init__(self, testcase, conf: cfg.ConfigOpts | None = None, **embedded):
         self.testcase = testcase
         self.conf = conf or make_conf(testcase, **embedded)
-        self.service = ImageStoreService(self.conf)
+        self.service = ImageStoreService(self.conf, authenticator=noauth2())
 
     async def start(self) -> None:
         track_connections(self.testcase, self.service.listener.args[1])

@@ -166,7 +166,8 @@ class ImageStoreAPI:
 
     @app.handle_errors(NotAuthenticated)
     def _unauthorized(self, request: IRequest, failure) -> bytes:
-        request.setHeader(b"www-authenticate", b"Keystone uri='unknown'")
+        for name, value in failure.value.headers.items():
+            request.setHeader(name.encode(), value.encode())
         return self._render_error(request, errors.Unauthorized())
 
     @app.handle_errors(NotFound)
