@@ -46,13 +46,14 @@ class Reply:
 class APIServer:
     """Serves the test resources; ``await server.request(...)`` returns a Reply."""
 
-    def __init__(self, testcase, conf=None, resources=None, max_body=114688):
+    def __init__(self, testcase, conf=None, resources=None, max_body=114688,
+                 authenticator=None):
         from nova_tx.api.auth import make_authenticator
         from tests.api import widgets
 
         self.conf = conf or make_conf()
         router = APIRouter(self.conf, resources=resources or [widgets.routes],
-                           authenticator=make_authenticator(self.conf))
+                           authenticator=authenticator or make_authenticator(self.conf))
         site = wsgi.ComputeSite(router.resource(), max_request_body_size=max_body)
         self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
         testcase.addCleanup(self.port.stopListening)

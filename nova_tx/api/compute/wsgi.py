@@ -275,9 +275,10 @@ class APIRequest:
             raw = urlsplit(self.http.uri).query
             query: dict[str, list[str]] = {}
             try:
-                for name, value in parse_qsl(raw, keep_blank_values=True,
-                                             encoding="utf-8", errors="strict"):
-                    query.setdefault(name, []).append(value)
+                # latin-1 keeps the bytes as they came; then they must be UTF-8.
+                for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True,
+                                             encoding="latin-1"):
+                    query.setdefault(_utf8(name), []).append(_utf8(value))
             except UnicodeDecodeError:
                 raise exception.ValidationError(
                     detail="Query string is not UTF-8 encoded") from None
@@ -302,6 +303,10 @@ class APIRequest:
     @property
     def url(self) -> str:
         return self.host_url + self.http.uri.decode("latin-1")
+
+
+def _utf8(text: str) -> str:
+    return text.encode("latin-1").decode("utf-8")
 
 
 @dataclasses.dataclass(frozen=True)

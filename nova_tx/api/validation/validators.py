@@ -205,11 +205,31 @@ def _maximum(validator, maximum, instance, schema):
     yield from _BASE.VALIDATORS["maximum"](validator, maximum, value, schema) or ()
 
 
-_STRICT = jsonschema.validators.extend(
-    _BASE, {"minimum": _minimum, "maximum": _maximum})
+def _size(kind: str, too_short: bool):
+    """minLength/maxLength/minItems/maxItems with the words of the jsonschema Zed
+    shipped with ("'' is too short" where newer releases say "should be non-empty")."""
+
+    def check(validator, bound, instance, schema):
+        if not validator.is_type(instance, kind):
+            return
+        if (len(instance) < bound) if too_short else (len(instance) > bound):
+            yield jsonschema_exc.ValidationError(
+                "%r is too %s" % (instance, "short" if too_short else "long"))
+
+    return check
+
+
+_KEYWORDS = {
+    "minimum": _minimum,
+    "maximum": _maximum,
+    "minLength": _size("string", True),
+    "maxLength": _size("string", False),
+    "minItems": _size("array", True),
+    "maxItems": _size("array", False),
+}
+_STRICT = jsonschema.validators.extend(_BASE, _KEYWORDS)
 _RELAXED = jsonschema.validators.extend(
-    _BASE, {"minimum": _minimum, "maximum": _maximum,
-            "additionalProperties": _soft_validate_additional_properties})
+    _BASE, {**_KEYWORDS, "additionalProperties": _soft_validate_additional_properties})
 
 
 class SchemaValidator:
