@@ -16,6 +16,8 @@ talks to Keystone, real or embedded, with treq, under ``[keystone_authtoken]``:
   ``headers`` carry ``WWW-Authenticate: Keystone uri="<www_authenticate_uri>"``.
   Keystone out of reach, or refusing the service user, fails with
   ``KeystoneUnavailable`` (503), as keystonemiddleware answers then.
+- HTTPS: ``cafile`` (the system's authorities when unset), ``insecure``, and a client
+  certificate from ``certfile`` and ``keyfile``.
 
 The service catalog of the context is the token's, in the v2 form keystonemiddleware
 passes on (``X-Service-Catalog``) and limited to the services Nova's context keeps.
@@ -30,9 +32,10 @@ import re
 from typing import Any
 
 import treq
-from twisted.internet import defer
+from twisted.internet import defer, ssl
 from twisted.python.failure import Failure
 from twisted.web import client
+from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from nova_tx import exception
@@ -101,6 +104,70 @@ def v2_catalog(catalog: list[dict]) -> list[dict]:
     return services
 
 
+@implementer(IPolicyForHTTPS)
+class TLSPolicy:
+    """HTTPS to Keystone as keystonemiddleware does it: the server's certificate
+    verified against ``cafile`` (the system's authorities when unset), or not at all
+    with ``insecure``; ``certfile`` and ``keyfile`` are presented when set."""
+
+    def __init__(self, trust_root=None, client_cert: ssl.PrivateCertificate | None = None,
+                 insecure: bool = False):
+        self.trust_root = trust_root
+        self.client_cert = client_cert
+        self.insecure = insecure
+
+    def creatorForNetloc(self, hostname: bytes, port: int):
+        if self.insecure:
+            extra = {}
+            if self.client_cert is not None:
+                extra = {"privateKey": self.client_cert.privateKey.original,
+                         "certificate": self.client_cert.original}
+            return ssl.CertificateOptions(verify=False, **extra)
+        return ssl.optionsForClientTLS(hostname.decode("idna"), trustRoot=self.trust_root,
+                                       clientCertificate=self.client_cert)
+
+
+def tls_policy(opts) -> TLSPolicy:
+    """The TLSPolicy of ``[keystone_authtoken]``; its files are read now, so a bad one
+    is a configuration error at start."""
+    if bool(opts.certfile) != bool(opts.keyfile):
+        raise exception.ConfigError(
+            reason="[keystone_authtoken] certfile and keyfile go together")
+    client_cert = None
+    if opts.certfile:
+        pem = _read(opts.certfile, "certfile") + b"\n" + _read(opts.keyfile, "keyfile")
+        client_cert = _pem(ssl.PrivateCertificate.loadPEM, pem, "certfile/keyfile")
+    trust_root = None
+    if opts.cafile and not opts.insecure:
+        data = _read(opts.cafile, "cafile")
+        blocks = [b + b"-----END CERTIFICATE-----\n"
+                  for b in data.split(b"-----END CERTIFICATE-----") if b"-----BEGIN" in b]
+        if not blocks:
+            raise exception.ConfigError(
+                reason=f"[keystone_authtoken] cafile {opts.cafile!r} holds no certificate")
+        trust_root = ssl.trustRootFromCertificates(
+            [_pem(ssl.Certificate.loadPEM, b, "cafile") for b in blocks])
+    return TLSPolicy(trust_root, client_cert, insecure=opts.insecure)
+
+
+def _read(path: str, option: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise exception.ConfigError(
+            reason=f"[keystone_authtoken] {option} {path!r} cannot be read: "
+            f"{e.strerror or e}") from None
+
+
+def _pem(loader, data: bytes, option: str):
+    try:
+        return loader(data)
+    except Exception as e:  # OpenSSL's errors have no common class worth naming
+        raise exception.ConfigError(
+            reason=f"[keystone_authtoken] {option} is not a usable PEM file: {e}") from None
+
+
 @implementer(IAuthenticator)
 class KeystoneAuthenticator:
     """Validates ``X-Auth-Token`` against Keystone v3; see the module's description."""
@@ -125,7 +192,8 @@ class KeystoneAuthenticator:
         self.www_authenticate_uri = opts.www_authenticate_uri or opts.auth_url
         self._pool = client.HTTPConnectionPool(reactor, persistent=True)
         self._http = treq.client.HTTPClient(client.Agent(
-            reactor, pool=self._pool, connectTimeout=opts.http_connect_timeout))
+            reactor, contextFactory=tls_policy(opts), pool=self._pool,
+            connectTimeout=opts.http_connect_timeout))
         #: sha256(token) -> (cache until, token expiry, token body)
         self._cache: dict[str, tuple[float, float, dict]] = {}
         self._last_sweep = self.clock.seconds()

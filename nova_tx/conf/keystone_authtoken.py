@@ -10,8 +10,8 @@ The names are keystonemiddleware's (``auth_token``) plus those of keystoneauth's
 - ``www_authenticate_uri``: what a 401's ``WWW-Authenticate: Keystone uri="..."``
   names (``auth_url`` when unset).
 - the service credentials, ``token_cache_time``, ``http_connect_timeout``,
-  ``http_request_max_retries``, ``include_service_catalog``, ``cafile`` and
-  ``insecure``.
+  ``http_request_max_retries``, ``include_service_catalog``, ``cafile``,
+  ``insecure``, ``certfile`` and ``keyfile``.
 
 The memcache options are accepted so that an existing ``nova.conf`` reads, and ignored:
 the cache is the process's memory.

@@ -41,20 +41,25 @@ class RunningIdentity:
     """An IdentityAPI listening on 127.0.0.1 (a free port), its time on a Clock set to
     now, so that the tests move it forward."""
 
-    def __init__(self, test, conf: cfg.ConfigOpts | None = None):
+    def __init__(self, test, conf: cfg.ConfigOpts | None = None, *, tls=None):
         self.conf = conf or make_conf()
         self.clock = task.Clock()
         self.clock.advance(time.time())
         self.api = IdentityAPI(self.conf, clock=self.clock)
         self.factory = ClosingFactory(server.Site(self.api.resource()))
-        self.port = reactor.listenTCP(0, self.factory, interface="127.0.0.1")
+        if tls is None:
+            self.port = reactor.listenTCP(0, self.factory, interface="127.0.0.1")
+        else:  # ``tls``: the server's context factory; clients name it "localhost"
+            self.port = reactor.listenSSL(0, self.factory, tls, interface="127.0.0.1")
         test.addCleanup(self.factory.close_all)
         test.addCleanup(self.port.stopListening)
-        self.url = "http://127.0.0.1:%d" % self.port.getHost().port
+        self.url = "%s://%s:%d" % ("http" if tls is None else "https",
+                                   "127.0.0.1" if tls is None else "localhost",
+                                   self.port.getHost().port)
         # The catalog names the identity where it really listens.
         self.conf.set_override("identity_catalog", [f"identity={self.url}/v3"],
                                group="embedded")
-        self.http = http_client(test)
+        self.http = http_client(test, verify=tls is None)
 
     async def request(self, method: str, path: str, *, body=None, headers=None,
                       raw: bytes | None = None):
@@ -109,8 +114,12 @@ class ClosingFactory(policies.WrappingFactory):
         return d
 
 
-def http_client(test) -> treq.client.HTTPClient:
-    """A treq client whose connections are closed when the test ends."""
+def http_client(test, verify: bool = True) -> treq.client.HTTPClient:
+    """A treq client whose connections are closed when the test ends (``verify``
+    False: HTTPS without checking the server's certificate)."""
+    from nova_tx.api.keystone import TLSPolicy
+
     pool = client.HTTPConnectionPool(reactor, persistent=True)
     test.addCleanup(pool.closeCachedConnections)
-    return treq.client.HTTPClient(client.Agent(reactor, pool=pool))
+    extra = {} if verify else {"contextFactory": TLSPolicy(insecure=True)}
+    return treq.client.HTTPClient(client.Agent(reactor, pool=pool, **extra))

@@ -209,3 +209,60 @@ class AuthenticatorTest(unittest.TestCase):
         self.assertEqual("http://k:5000/v3", identity_url("http://k:5000"))
         self.assertEqual("http://k:5000/v3", identity_url("http://k:5000/v3/"))
         self.assertEqual("http://k/identity/v3", identity_url("http://k/identity"))
+
+
+class TLSTest(unittest.TestCase):
+    """HTTPS to Keystone: cafile, insecure, client certificates."""
+
+    def setUp(self):
+        from tests.identity.tls import Certificates
+
+        self.certs = Certificates(self.mktemp())
+        self.identity = RunningIdentity(self, tls=self.certs.server_options())
+        self.conf = self.identity.conf
+        AuthenticatorTest.configure(self, auth_url=self.identity.url, username="nova",
+                                    password=PASSWORDS["nova"], project_name="service",
+                                    http_request_max_retries=0)
+
+    def configure(self, **overrides):
+        AuthenticatorTest.configure(self, **overrides)
+
+    async def login(self) -> str:
+        status, token, _ = await self.identity.password_token("demo", project="demo")
+        self.assertEqual(201, status)
+        return token
+
+    def authenticator(self) -> KeystoneAuthenticator:
+        auth = KeystoneAuthenticator(self.conf, reactor, clock=self.identity.clock)
+        self.addCleanup(auth.close)
+        return auth
+
+    async def test_the_authority_of_cafile_is_trusted(self):
+        self.configure(cafile=self.certs.cacert, certfile=self.certs.client_cert,
+                       keyfile=self.certs.client_key)
+        context = await self.authenticator().authenticate(request_with(await self.login()))
+        self.assertEqual("demo", context.user_name)
+
+    async def test_another_authority_is_refused(self):
+        self.configure(cafile=self.certs.other_ca)
+        auth = self.authenticator()
+        await self.assertFailure(auth.authenticate(request_with(await self.login())),
+                                 KeystoneUnavailable)
+        self.flushLoggedErrors()
+
+    async def test_insecure_does_not_verify(self):
+        self.configure(insecure=True, cafile=self.certs.other_ca)
+        context = await self.authenticator().authenticate(request_with(await self.login()))
+        self.assertEqual("demo", context.user_name)
+
+    def test_bad_files_are_configuration_errors(self):
+        for overrides in (dict(cafile="/nonexistent/ca.pem"),
+                          dict(cafile=self.certs.key),
+                          dict(certfile=self.certs.client_cert),
+                          dict(certfile=self.certs.client_cert, keyfile=self.certs.cacert)):
+            self.conf.clear_override("cafile", group="keystone_authtoken")
+            self.conf.clear_override("certfile", group="keystone_authtoken")
+            self.conf.clear_override("keyfile", group="keystone_authtoken")
+            self.configure(**overrides)
+            self.assertRaises(exception.ConfigError, KeystoneAuthenticator, self.conf,
+                              reactor)
