@@ -75,6 +75,7 @@ cdef struct Hosts:
     const int64_t* pci_free
     const int32_t* sib_start
     const int32_t* sib_end
+    const uint8_t* sib_simple
     const int32_t* n_pages
     const uint64_t* pcpuset
     const uint64_t* pinned
@@ -113,6 +114,7 @@ cdef struct Req:
     int n_phys
     const uint64_t* phys_masks
     bint tunneled
+    bint sets_only      # tests: go straight to the set search
 
 cdef struct Out:
     int32_t* cells      # [G] host cell positions
@@ -346,9 +348,13 @@ cdef bint _fit_cell(const Hosts* H, const Req* R, Py_ssize_t row, Py_ssize_t j,
             return False
         if g.memory > avail_mem:
             return False
-        if not _pin(H, cj, g, r, free, pins,
-                    out.reserved if (out != NULL and r) else NULL):
-            return False
+        # With disjoint siblings covering pcpuset, "prefer" always finds a pinning
+        # once n_pinned + r pCPUs are free (checked above): walk them only to say which.
+        if (out != NULL or g.thread == THR_ISOLATE or g.thread == THR_REQUIRE
+                or not H.sib_simple[cj]):
+            if not _pin(H, cj, g, r, free, pins,
+                        out.reserved if (out != NULL and r) else NULL):
+                return False
     if floating and R.use_limits:
         if <double>(H.cpu_usage[cj] + g.n_float) > <double>H.cpuset_count[cj] * R.cpu_ratio[row]:
             return False
@@ -521,16 +527,204 @@ cdef inline bint _same_cell(const Req* R, int a, int b) noexcept nogil:
             and x.pagesize == y.pagesize and x.policy == y.policy and x.thread == y.thread)
 
 
+# --- the search ------------------------------------------------------------------------
+
+cdef bint _final_ok(const Hosts* H, const Req* R, Py_ssize_t row, const int* order,
+                    uint64_t positions) noexcept nogil:
+    cdef uint64_t cells = _cells_of(order, positions)
+    return _network_ok(H, R, row, cells) and _pci_ok(H, R, row, cells)
+
+
+cdef bint _may_pass(const Hosts* H, const Req* R, Py_ssize_t row, const int* order,
+                    uint64_t positions) noexcept nogil:
+    # Could some set of chosen cells within ``positions`` pass the final checks?
+    # Network affinity is monotone in the chosen cells; each PCI request is bounded by
+    # the kept devices of the widest region its policy could select.
+    cdef uint64_t cells = _cells_of(order, positions), sockets_cells = 0
+    cdef int i, policy
+    cdef Py_ssize_t nc = H.n_cells[row], j, q, B = H.B
+    cdef int64_t bound
+    cdef const int64_t* keep
+    if R.net_check and not _network_ok(H, R, row, cells):
+        return False
+    if not R.n_pci or not H.has_pci_pools[row]:
+        return True
+    for i in range(R.n_pci):
+        keep = R.pci_keep + (i * H.N + row) * B
+        policy = R.pci_policy[i]
+        bound = 0
+        if policy == PCI_PREFERRED:
+            for j in range(B):
+                bound += keep[j]
+        else:
+            for j in range(nc):
+                if (cells >> j) & 1:
+                    bound += keep[j]
+                elif policy == PCI_SOCKET:
+                    for q in range(nc):
+                        if (cells >> q) & 1 and H.cell_socket[row * H.C + q] == \
+                                H.cell_socket[row * H.C + j]:
+                            bound += keep[j]
+                            break
+            if policy == PCI_LEGACY:
+                bound += keep[H.C]
+        if bound < R.pci_need[i]:
+            return False
+    return True
+
+
+cdef int64_t _binomial(int n, int k) noexcept nogil:
+    cdef int64_t result = 1
+    cdef int i
+    if k < 0 or k > n:
+        return 0
+    for i in range(1, k + 1):
+        result = result * (n - k + i) // i
+        if result > (<int64_t>1) << 40:
+            return (<int64_t>1) << 40
+    return result
+
+
+cdef bint _lex_first_within(int G, int nc, const uint64_t* mask, uint64_t allowed,
+                            int* assign) noexcept nogil:
+    # The first assignment in Nova's order that uses only ``allowed`` host cells.
+    cdef uint64_t used = ~allowed, cand, nu
+    cdef int d, q
+    cdef bint ok
+    for d in range(G):
+        cand = mask[d] & ~used
+        ok = False
+        while cand:
+            q = ctz64(cand)
+            cand &= cand - 1
+            nu = used | ((<uint64_t>1) << q)
+            if _matchable(d + 1, G, mask, nu, nc):
+                assign[d] = q
+                used = nu
+                ok = True
+                break
+        if not ok:
+            return False
+    return True
+
+
+cdef bint _search_sets(const Hosts* H, const Req* R, Py_ssize_t row, int G, int nc,
+                       const uint64_t* mask, const int* order, int* assign) noexcept nogil:
+    # The final checks depend only on the set of chosen cells. Nova's answer is the
+    # smallest, in its order, of the first assignments of every set that passes them:
+    # C(n, G) sets instead of up to n!/(n-G)! assignments.
+    cdef int pos[MAXC]
+    cdef int idx[MAXG]
+    cdef int trial[MAXG]
+    cdef int n = 0, i, q, k
+    cdef uint64_t reachable = 0, chosen
+    cdef bint have = False, smaller
+    for i in range(G):
+        reachable |= mask[i]
+    for q in range(nc):
+        if (reachable >> q) & 1:
+            pos[n] = q
+            n += 1
+    if n < G:
+        return False
+    for i in range(G):
+        idx[i] = i
+    while True:
+        chosen = 0
+        for i in range(G):
+            chosen |= (<uint64_t>1) << pos[idx[i]]
+        if (_final_ok(H, R, row, order, chosen) and
+                _lex_first_within(G, nc, mask, chosen, trial)):
+            smaller = not have
+            if have:
+                for i in range(G):
+                    if trial[i] != assign[i]:
+                        smaller = trial[i] < assign[i]
+                        break
+            if smaller:
+                for i in range(G):
+                    assign[i] = trial[i]
+                have = True
+        # next combination of G indices out of n
+        k = G - 1
+        while k >= 0 and idx[k] == n - G + k:
+            k -= 1
+        if k < 0:
+            break
+        idx[k] += 1
+        for i in range(k + 1, G):
+            idx[i] = idx[i - 1] + 1
+    return have
+
+
+cdef bint _search_checked(const Hosts* H, const Req* R, Py_ssize_t row, int G, int nc,
+                          const uint64_t* mask, const int* order, int* assign) noexcept nogil:
+    # Depth first in Nova's order: every branch entered still has a matching for the
+    # remaining guest cells and may still pass the final checks, so leaves are complete
+    # fitting assignments and the first that passes wins. If the checks keep failing
+    # for as many leaves as there are sets of cells, the set search finishes the job.
+    cdef int next_q[MAXG + 1]
+    cdef int d = 0, g, q
+    cdef uint64_t used = 0, cand, nu, reach, reachable = 0
+    cdef int64_t failures = 0, budget
+    cdef bint found
+    for g in range(G):
+        reachable |= mask[g]
+    budget = _binomial(popcount64(reachable), G)
+    if not _may_pass(H, R, row, order, reachable):
+        return False
+    if R.sets_only:
+        return _search_sets(H, R, row, G, nc, mask, order, assign)
+    next_q[0] = 0
+    while d >= 0:
+        if d == G:
+            if _final_ok(H, R, row, order, used):
+                return True
+            failures += 1
+            if failures > budget:
+                return _search_sets(H, R, row, G, nc, mask, order, assign)
+            d -= 1
+            used &= ~((<uint64_t>1) << assign[d])
+            next_q[d] = assign[d] + 1
+            continue
+        found = False
+        if next_q[d] < 64:
+            cand = mask[d] & ~used & ((~(<uint64_t>0)) << next_q[d])
+        else:
+            cand = 0
+        while cand:
+            q = ctz64(cand)
+            cand &= cand - 1
+            nu = used | ((<uint64_t>1) << q)
+            if not _matchable(d + 1, G, mask, nu, nc):
+                continue
+            reach = nu
+            for g in range(d + 1, G):
+                reach |= mask[g] & ~nu
+            if not _may_pass(H, R, row, order, reach):
+                continue
+            assign[d] = q
+            used = nu
+            d += 1
+            next_q[d] = 0
+            found = True
+            break
+        if not found:
+            d -= 1
+            if d >= 0:
+                used &= ~((<uint64_t>1) << assign[d])
+                next_q[d] = assign[d] + 1
+    return False
+
+
 cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noexcept nogil:
-    cdef int nc = H.n_cells[row], G = R.G, g, q, j, d, r
+    cdef int nc = H.n_cells[row], G = R.G, g, q, j, r
     cdef Py_ssize_t cj, w, pin_offset
     cdef int order[MAXC]
     cdef int assign[MAXG]
-    cdef int next_q[MAXG + 1]
     cdef uint64_t mask[MAXG]
     cdef uint64_t free[MAXC * MAXW]
     cdef int64_t avail[MAXC]
-    cdef uint64_t used, cand, nu, reach, bit
     cdef bint found, final = R.net_check or (R.n_pci and H.has_pci_pools[row])
     if nc == 0 or G == 0 or nc < G:
         return False
@@ -559,49 +753,13 @@ cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noex
         if mask[g] == 0:
             return False
 
-    # Depth first, host cells in sorted order: Nova's permutation order.
-    used = 0
-    d = 0
-    next_q[0] = 0
-    while d >= 0:
-        if d == G:
-            if not final or (_network_ok(H, R, row, _cells_of(order, used)) and
-                             _pci_ok(H, R, row, _cells_of(order, used))):
-                break
-            d -= 1
-            used &= ~((<uint64_t>1) << assign[d])
-            next_q[d] = assign[d] + 1
-            continue
-        found = False
-        if next_q[d] < 64:
-            cand = mask[d] & ~used & ((~(<uint64_t>0)) << next_q[d])
-        else:
-            cand = 0
-        while cand:
-            q = ctz64(cand)
-            cand &= cand - 1
-            bit = (<uint64_t>1) << q
-            nu = used | bit
-            if not _matchable(d + 1, G, mask, nu, nc):
-                continue
-            if R.net_check:
-                reach = nu
-                for g in range(d + 1, G):
-                    reach |= mask[g] & ~nu
-                if not _network_ok(H, R, row, _cells_of(order, reach)):
-                    continue
-            assign[d] = q
-            used = nu
-            d += 1
-            next_q[d] = 0
-            found = True
-            break
-        if not found:
-            d -= 1
-            if d >= 0:
-                used &= ~((<uint64_t>1) << assign[d])
-                next_q[d] = assign[d] + 1
-    if d < 0:
+    if not final:
+        # Without final checks the first complete assignment wins: each guest cell
+        # takes the first host cell that leaves a matching for the rest, no backtrack.
+        found = _lex_first_within(G, nc, mask, ~(<uint64_t>0), assign)
+    else:
+        found = _search_checked(H, R, row, G, nc, mask, order, assign)
+    if not found:
         return False
     if out != NULL:
         pin_offset = 0
@@ -652,7 +810,7 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
              cpu_ratio, ram_ratio, rows, details,
              pci_need=None, pci_policy=None, pci_match=None, pci_keep=None,
              bint pci_desc=False, phys_masks=None, bint net_check=False,
-             bint tunneled=False):
+             bint tunneled=False, bint sets_only=False):
     """Fit one guest against host ``rows`` of ``arrays``; details for ``details``.
 
     ``guest_cells`` is int64 ``[G, 6]``: floating vCPUs, pinned vCPUs, memory (MiB),
@@ -711,6 +869,7 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
     H.pci_free = _i64(arrays.pci_free, keep)
     H.sib_start = _i32(arrays.sib_start, keep)
     H.sib_end = _i32(arrays.sib_end, keep)
+    H.sib_simple = _u8(arrays.sib_simple, keep)
     H.n_pages = _i32(arrays.n_pages, keep)
     H.pcpuset = _u64(arrays.pcpuset, keep)
     H.pinned = _u64(arrays.pinned, keep)
@@ -743,6 +902,7 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
         R.pci_keep = _i64(pci_keep, keep)
     R.net_check = net_check
     R.tunneled = tunneled
+    R.sets_only = sets_only
     R.n_phys = 0
     if net_check and phys_masks is not None and np.size(phys_masks):
         R.n_phys = np.shape(phys_masks)[1]

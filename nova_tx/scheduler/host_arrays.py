@@ -34,7 +34,10 @@ Per cell (``[N, C]``, cell ``j`` is ``topology.cells[j]``, host order)
     ``cpuset_count``, ``pcpuset_count`` int32, ``legacy`` bool (``cpuset == pcpuset``),
     ``threads_per_core`` int32 (largest sibling set, at least 1; spec/E §2.8 ``tpc``),
     ``pci_free`` int64 (free devices of every pool on the cell: the third cell sort key),
-    ``sib_start``, ``sib_end`` int32 (the cell's slice of the sibling entries).
+    ``sib_start``, ``sib_end`` int32 (the cell's slice of the sibling entries),
+    ``sib_simple`` bool (the sibling sets are disjoint and cover ``pcpuset``: then a
+    ``prefer`` pinning exists whenever enough pCPUs are free, and the kernel only
+    walks the siblings to say which).
 
 CPU sets (``[N, C, W]`` uint64, CPU ``c`` is bit ``c % 64`` of word ``c // 64``)
     ``cpuset`` (shared CPUs), ``pcpuset`` (dedicated CPUs), ``pinned`` (pinned CPUs,
@@ -95,7 +98,7 @@ _CELL_FIELDS = (
     ("memory_usage", np.int64), ("cpu_usage", np.int64), ("cpuset_count", np.int32),
     ("pcpuset_count", np.int32), ("legacy", np.bool_), ("threads_per_core", np.int32),
     ("pci_free", np.int64), ("sib_start", np.int32), ("sib_end", np.int32),
-    ("n_pages", np.int32),
+    ("sib_simple", np.bool_), ("n_pages", np.int32),
 )
 _WORD_FIELDS = (("cpuset", np.uint64), ("pcpuset", np.uint64), ("pinned", np.uint64))
 _PAGE_FIELDS = (("page_size", np.int64), ("page_total", np.int64), ("page_used", np.int64),
@@ -300,10 +303,16 @@ class HostArrays:
                 self.page_used[row, j, i] = page.used
                 self.page_reserved[row, j, i] = page.reserved
             self.sib_start[row, j] = entry
+            pcpuset = cell.pcpuset
             for sib in cell.siblings:
-                kept = sorted(sib & cell.pcpuset)
-                sib_cpus.extend(kept)
-                sib_heads.extend([1] + [0] * (len(kept) - 1) if kept else [])
+                kept = sorted(sib if sib <= pcpuset else sib & pcpuset)
+                if kept:
+                    sib_cpus.extend(kept)
+                    sib_heads.append(1)
+                    sib_heads.extend([0] * (len(kept) - 1))
+            count = len(sib_cpus) - entry
+            self.sib_simple[row, j] = (count == len(pcpuset)
+                                       and len(set(sib_cpus[entry:])) == count)
             entry = len(sib_cpus)
             self.sib_end[row, j] = entry
             bit = np.uint64(1 << j)
