@@ -67,6 +67,10 @@ class UnsupportedMediaType(PlacementError):
     status = 415
 
 
+class ServiceUnavailable(PlacementError):
+    status = 503
+
+
 class ConcurrentUpdate(Conflict):
     """A generation (of a provider or a consumer) changed under us."""
 

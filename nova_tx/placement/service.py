@@ -80,9 +80,12 @@ class PlacementService(NovaService):
         placement_db.sync_standards(engine)
 
     def stopService(self):
-        if self.api is not None:
-            client.unregister_local(self.api)
+        api = self.api
+        if api is not None:
+            client.unregister_local(api)
         d = super().stopService()
+        if api is not None:
+            d.addBoth(lambda result: api.close().addBoth(lambda _: result))
 
         def stop_pool(result):
             if self.pool is None:

@@ -29,6 +29,7 @@ class PlacementServer:
                                       interface="127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"
         self.testcase.addCleanup(self.pool.stop)
+        self.testcase.addCleanup(self.api.close)
         self.testcase.addCleanup(self.port.stopListening)
 
     async def request(self, method: str, path: str, body=None, *, version: str | None = None,

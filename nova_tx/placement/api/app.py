@@ -99,6 +99,7 @@ class PlacementAPI:
         self.conf = conf
         self.reactor = reactor
         self.enforcer = policies.make_enforcer(conf)
+        self.authenticator = auth.make_authenticator(conf, reactor)
         self.cors = CORS.from_conf(conf)
         self.mount()
 
@@ -119,6 +120,13 @@ class PlacementAPI:
 
     def resource(self):
         return self.app.resource()
+
+    def close(self):
+        """Close what the API holds open (the Keystone authenticator's connections)."""
+        close = getattr(self.authenticator, "close", None)
+        from twisted.internet import defer
+
+        return defer.maybeDeferred(close) if close is not None else defer.succeed(None)
 
     # -- the pipeline -------------------------------------------------------------
 
@@ -181,9 +189,15 @@ class PlacementAPI:
     async def _handle(self, req: PlacementRequest, request_id: str) -> PlacementResponse:
         version = None
         try:
+            if req.trusted and req.context is not None:
+                req.context.request_id = request_id
             # The root answers without a token (clients discover versions there).
-            if req.path != "/" or req.header("x-auth-token") is not None:
-                req.context = auth.authenticate(req, request_id)
+            elif req.path != "/" or req.header("x-auth-token") is not None:
+                if self.authenticator is not None:
+                    req.context = await auth.authenticate_with(
+                        self.authenticator, req, request_id)
+                else:
+                    req.context = auth.authenticate(req, request_id)
             version = microversion.from_headers(req.headers.get(microversion.HEADER, []))
             req.version = version
             self._check_content_length(req)
@@ -331,6 +345,7 @@ def from_twisted(request: IRequest) -> PlacementRequest:
     for name, values in (request.args or {}).items():
         query[name.decode("utf-8", "replace")] = [v.decode("utf-8", "replace") for v in values]
     body = request.content.read() if request.content is not None else b""
+    address = request.getClientAddress()
     return PlacementRequest(
         method=request.method.decode("ascii"), path=unquote(path), query=query,
-        headers=headers, body=body)
+        headers=headers, body=body, remote=getattr(address, "host", None))

@@ -21,6 +21,7 @@ TITLES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
     415: "Unsupported Media Type", 500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 EXPLANATIONS = {
@@ -38,6 +39,7 @@ EXPLANATIONS = {
     415: "The request media type {content_type} is not supported by this server.",
     500: "The server has either erred or is incapable of performing the requested "
          "operation.",
+    503: "The server is currently unavailable. Please try again at a later time.",
 }
 
 

@@ -53,6 +53,11 @@ class PlacementRequest:
     context: RequestContext | None = None
     #: Path prefix the API is served under ("" at the root), for links.
     prefix: str = ""
+    #: Set only by the in-process client: ``context`` is the calling service's own
+    #: and needs no authentication. Never set from an HTTP request.
+    trusted: bool = False
+    #: The caller's address, when known.
+    remote: str | None = None
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
