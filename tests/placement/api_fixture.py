@@ -53,3 +53,40 @@ class PlacementServer:
         except ValueError:
             content = text
         return response.code, response.headers, content
+
+
+# -- for the gabbi runner -----------------------------------------------------------
+
+def fresh_placement(testcase, config: str) -> str:
+    """``gabbi_runner``'s ``fresh_placement``: our Placement, served by this reactor on a
+    free port over a new SQLite database, configured as ``config`` says ("default",
+    "open_policy", "secure_rbac" or "cors"), gone when ``testcase`` ends."""
+    import os
+    import shutil
+    import tempfile
+
+    from oslo_config import cfg
+    from oslo_policy import opts as policy_opts
+
+    from nova_tx.conf import placement as placement_conf
+    from nova_tx.placement import policies
+
+    conf = cfg.ConfigOpts()
+    placement_conf.register_opts(conf)
+    policy_opts.set_defaults(conf)
+    conf([], project="nova", default_config_files=[])
+    directory = tempfile.mkdtemp(prefix="nova-tx-placement-policy-")
+    testcase.addCleanup(shutil.rmtree, directory, True)
+    conf.set_override("enforce_new_defaults", config == "secure_rbac", group="oslo_policy")
+    conf.set_override("policy_file", os.path.join(directory, "policy.yaml"),
+                      group="oslo_policy")
+    if config == "open_policy":
+        with open(os.path.join(directory, "policy.yaml"), "w") as f:
+            json.dump({rule.name: "@" for rule in policies.list_rules()
+                       if rule.name != "admin_api"}, f)
+    if config == "cors":
+        conf.set_override("allowed_origin", ["http://valid.example.com"], group="cors")
+        conf.set_override("allow_headers", ["openstack-api-version"], group="cors")
+    server = PlacementServer(testcase, conf=conf)
+    server.start()
+    return server.url
