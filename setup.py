@@ -58,7 +58,8 @@ setup(
                   "nova_tx.bus": ["specs/*.xml"]},
     install_requires=_requirements(),
     extras_require={"test": ["hypothesis", "ruff", "oslo.messaging", "gabbi>=4,<5",
-                                "openstack-placement==16.0.0", "keystoneauth1"]},
+                                "openstack-placement==16.0.0", "keystoneauth1",
+                                "openstacksdk", "python-openstackclient"]},
     ext_modules=cythonize(
         _extensions(), language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
@@ -70,6 +71,8 @@ setup(
             "nova-manage = nova_tx.cmd.manage:main",
             "nova-tx-placement = nova_tx.cmd.services:main_tx_placement",
             "nova-tx-identity = nova_tx.cmd.services:main_tx_identity",
+            "nova-tx-image = nova_tx.cmd.services:main_tx_image",
+            "nova-tx-network = nova_tx.cmd.services:main_tx_network",
             "nova-status = nova_tx.cmd.status:main",
         ],
         "oslo.config.opts": ["nova_tx.conf = nova_tx.conf.opts:list_opts"],

@@ -40,7 +40,9 @@ def make_authenticator(conf: Any) -> Any:
     """nova-tx's authenticator for ``conf`` (``[api] auth_strategy``: ``keystone``,
     validating tokens with ``[keystone_authtoken]``, or ``noauth2``)."""
     from nova_tx.api import auth
+    from nova_tx.conf import api as api_conf
 
+    api_conf.register_opts(conf)
     return auth.make_authenticator(conf)
 
 

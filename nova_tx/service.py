@@ -36,6 +36,8 @@ BUILDERS: dict[str, str] = {
     "nova-allinone": "nova_tx.allinone:make_service",
     "nova-tx-placement": "nova_tx.placement.service:make_service",
     "nova-tx-identity": "nova_tx.identity.service:make_service",
+    "nova-tx-image": "nova_tx.image.service:make_service",
+    "nova-tx-network": "nova_tx.network.service:make_service",
 }
 
 

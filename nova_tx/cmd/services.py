@@ -76,3 +76,11 @@ def main_tx_placement() -> None:
 
 def main_tx_identity() -> None:
     _main("nova-tx-identity")
+
+
+def main_tx_image() -> None:
+    _main("nova-tx-image")
+
+
+def main_tx_network() -> None:
+    _main("nova-tx-network")

@@ -1,0 +1,112 @@
+"""nova-tx-image and nova-tx-network as an operator runs them: console scripts and
+twistd plugins, driven by python-openstackclient when it is installed."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import getPlugins
+from twisted.trial import unittest
+
+from tests.helpers import BIN, Daemon, http_get_json, write_config
+
+CONF = """\
+[DEFAULT]
+state_path = {state}
+[api]
+auth_strategy = noauth2
+[embedded]
+image_listen = 127.0.0.1
+image_port = 0
+network_listen = 127.0.0.1
+network_port = 0
+"""
+
+
+class CompanionDaemonTests(unittest.TestCase):
+
+    def start(self, program: str, *, twistd: bool = False) -> tuple[Daemon, int, str]:
+        path = write_config(self, "")
+        state = os.path.join(os.path.dirname(path), "var")
+        with open(path, "w") as f:
+            f.write(CONF.format(state=state))
+        if twistd:
+            daemon = Daemon(self, "twistd", ["-n", "--pidfile=", program, "--config-file",
+                                             path], cwd=os.path.dirname(path))
+        else:
+            daemon = Daemon(self, program, ["--config-file", path])
+        port = daemon.listening_port()
+        daemon.wait_for(f"{program} started")
+        return daemon, port, state
+
+    def openstack(self, endpoint: str, *args: str) -> str:
+        program = os.path.join(BIN, "openstack")
+        if not os.path.exists(program):
+            raise unittest.SkipTest("python-openstackclient is not installed")
+        result = subprocess.run(
+            [program, "--os-auth-type", "admin_token", "--os-token", "alice:demo",
+             "--os-endpoint", endpoint, *args], capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return result.stdout
+
+    def test_plugins_are_found(self):
+        names = {p.tapname for p in getPlugins(IServiceMaker)}
+        self.assertLessEqual({"nova-tx-image", "nova-tx-network"}, names)
+
+    def test_image_daemon_with_openstackclient(self):
+        if not os.path.exists(os.path.join(BIN, "nova-tx-image")):
+            raise unittest.SkipTest("nova-tx-image is not installed (pip install -e .)")
+        daemon, port, state = self.start("nova-tx-image")
+        self.assertIn("seeded with the placeholder image", daemon.output())
+        self.assertEqual(200, http_get_json(f"http://127.0.0.1:{port}/versions")[0])
+        endpoint = f"http://127.0.0.1:{port}/v2"
+        data = os.urandom(1024 * 1024 + 1)
+        source = os.path.join(state, "upload.img")
+        with open(source, "wb") as f:
+            f.write(data)
+        image_id = self.openstack(endpoint, "image", "create", "--file", source,
+                                  "--disk-format", "qcow2", "--container-format", "bare",
+                                  "osc-image", "-f", "value", "-c", "id").strip()
+        self.assertTrue(os.path.exists(os.path.join(state, "images", image_id)))
+        target = os.path.join(state, "saved.img")
+        self.openstack(endpoint, "image", "save", "--file", target, "osc-image")
+        with open(target, "rb") as f:
+            self.assertEqual(data, f.read())
+        self.assertIn("active", self.openstack(endpoint, "image", "show", "osc-image"))
+        listing = self.openstack(endpoint, "image", "list", "-f", "value")
+        self.assertIn("osc-image", listing)
+        self.assertIn("nova-tx-tiny", listing)
+        self.openstack(endpoint, "image", "delete", "osc-image")
+        self.assertNotIn("osc-image", self.openstack(endpoint, "image", "list"))
+        self.assertEqual(0, daemon.stop(timeout=10))
+
+    def test_network_daemon_with_openstackclient(self):
+        if not os.path.exists(os.path.join(BIN, "nova-tx-network")):
+            raise unittest.SkipTest("nova-tx-network is not installed (pip install -e .)")
+        daemon, port, _ = self.start("nova-tx-network")
+        endpoint = f"http://127.0.0.1:{port}"
+        self.assertIn("private", self.openstack(endpoint, "network", "list"))
+        self.openstack(endpoint, "network", "create", "osc-net")
+        self.assertIn("osc-net", self.openstack(endpoint, "network", "show", "osc-net"))
+        self.openstack(endpoint, "subnet", "create", "--network", "osc-net",
+                       "--subnet-range", "10.30.0.0/24", "osc-subnet")
+        self.assertIn("10.30.0.0/24", self.openstack(endpoint, "subnet", "list"))
+        port_id = self.openstack(endpoint, "port", "create", "--network", "osc-net",
+                                 "osc-port", "-f", "value", "-c", "id").strip()
+        self.assertIn("10.30.0.2", self.openstack(endpoint, "port", "show", port_id))
+        self.assertIn("osc-port", self.openstack(endpoint, "port", "list"))
+        self.openstack(endpoint, "port", "delete", "osc-port")
+        self.assertNotIn("osc-port", self.openstack(endpoint, "port", "list"))
+        self.assertEqual(0, daemon.stop(timeout=10))
+
+    def test_twistd_runs_nova_tx_network(self):
+        if shutil.which("twistd", path=BIN) is None:
+            raise unittest.SkipTest("twistd is not installed")
+        daemon, port, _ = self.start("nova-tx-network", twistd=True)
+        status, body = http_get_json(f"http://127.0.0.1:{port}/")
+        self.assertEqual((200, "v2.0"), (status, body["versions"][0]["id"]))
+        self.assertEqual(-signal.SIGTERM, daemon.stop(timeout=10))
+        self.assertIn("nova-tx-network stopped", daemon.output())
