@@ -29,6 +29,8 @@ class Reply:
     def __init__(self, response, body: bytes):
         self.code = response.code
         self.headers = response.headers
+        #: The announced length (twisted's client takes Content-Length out of headers).
+        self.length = response.length
         self.raw = body
         try:
             self.json = json.loads(body) if body else None

@@ -414,3 +414,47 @@ class LogLineTest(unittest.TestCase):
         self.assertTrue(any(re.match(
             r'127\.0\.0\.1 "GET /v2\.1/whoami" status: 200 len: \d+ microversion: 2\.5 '
             r'time: \d+\.\d{6}$', line) for line in records), records)
+
+
+class RawHTTPTest(unittest.TestCase):
+    """Requests no HTTP client library would send still get Nova's faults."""
+
+    async def send(self, api, raw: bytes) -> tuple[int, bytes]:
+        from twisted.internet import defer, endpoints, protocol, reactor
+
+        class Grab(protocol.Protocol):
+            def __init__(self):
+                self.data = b""
+                self.done = defer.Deferred()
+
+            def dataReceived(self, data):
+                self.data += data
+
+            def connectionLost(self, reason):
+                self.done.callback(self.data)
+
+        grab = Grab()
+        endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1",
+                                                api.port.getHost().port)
+        await endpoints.connectProtocol(endpoint, grab)
+        grab.transport.write(raw)
+        data = await grab.done
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), body
+
+    async def test_undecodable_path_and_host(self):
+        api = APIServer(self)
+        code, body = await self.send(api, b"GET /v2.1/widgets/%ff HTTP/1.1\r\nHost: x\r\n"
+                                     b"X-Auth-Token: a:b\r\nConnection: close\r\n\r\n")
+        self.assertEqual(404, code)
+        self.assertIn(b'"itemNotFound"', body)
+        code, body = await self.send(api, b"GET /v2.1/whoami HTTP/1.1\r\nHost: \xff\r\n"
+                                     b"X-Auth-Token: a:b\r\nConnection: close\r\n\r\n")
+        self.assertEqual(400, code)
+        self.assertIn(b'"badRequest"', body)
+
+    async def test_responses_have_a_length(self):
+        api = APIServer(self)
+        for path in ("/v2.1/whoami", "/v2.1/nothing", "/"):
+            reply = await api.request("GET", path)
+            self.assertEqual(len(reply.raw), reply.length, path)

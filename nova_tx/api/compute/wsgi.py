@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from klein import Klein
+from klein.resource import KleinResource
 from oslo_serialization import jsonutils
 from twisted.web import server
 from twisted.web.iweb import IRequest
@@ -348,7 +349,7 @@ class ComputeApp:
         self._mount()
 
     def resource(self):
-        return self.klein.resource()
+        return _Front(self)
 
     def add_unversioned(self, path: str, handler: Handler) -> None:
         """Serve ``GET path`` outside the API prefixes (``GET /``): no
@@ -528,12 +529,50 @@ class ComputeApp:
             headers.setRawHeaders(name.encode("latin-1"), [str(value).encode("latin-1")])
         body = response.body
         if response.status == 204 or body is None:
-            return b""
-        if isinstance(body, bytes):
-            return body
-        if not headers.hasHeader(b"content-type"):
-            headers.setRawHeaders(b"content-type", [b"application/json"])
-        return jsonutils.dump_as_bytes(body)
+            data = b""
+        elif isinstance(body, bytes):
+            data = body
+        else:
+            if not headers.hasHeader(b"content-type"):
+                headers.setRawHeaders(b"content-type", [b"application/json"])
+            data = jsonutils.dump_as_bytes(body)
+        if response.status != 204:
+            # Known length rather than chunks, as Nova answers.
+            headers.setRawHeaders(b"content-length", [b"%d" % len(data)])
+        return data
+
+
+class _Front(KleinResource):
+    """Klein's resource, but a URL Klein cannot decode (not UTF-8) is answered by the
+    pipeline too: 404 for the path, 400 for the Host header, in Nova's fault body."""
+
+    def __init__(self, app: ComputeApp):
+        super().__init__(app.klein)
+        self.compute = app
+
+    def render(self, request: IRequest):
+        error = None
+        try:
+            request.getRequestHostname().decode("utf-8")
+        except UnicodeDecodeError:
+            error = faults.HTTPError(400)
+        try:
+            for segment in request.postpath:
+                segment.decode("utf-8")
+        except UnicodeDecodeError:
+            error = error or faults.HTTPError(404)
+        if error is None:
+            return super().render(request)
+        answer = self.compute.serve(request, Mount({}, "", False, True), {},
+                                    routing_error=error)
+
+        def finish(body: bytes) -> None:
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.write(body)
+                request.finish()
+
+        answer.addCallback(finish)
+        return server.NOT_DONE_YET
 
 
 class LimitedRequest(server.Request):
