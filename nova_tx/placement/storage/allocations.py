@@ -106,7 +106,7 @@ def replace(conn: sa.Connection, requests: list[ConsumerAllocations]) -> None:
         conn.execute(allocations.insert(), rows)
     for provider in providers.values():
         rp_store.increment_generation(
-            conn, provider, message="Inventory and/or allocations changed while attempting "
+            conn, provider, provider.generation, message="Inventory and/or allocations changed while attempting "
             "to allocate: Another thread concurrently updated the data. Please retry your "
             "update", error=exception.ResourceProviderConcurrentUpdate)
     for consumer in written:

@@ -312,12 +312,18 @@ def increment_generation(conn: sa.Connection, provider: ResourceProvider,
                          message: str = "resource provider generation conflict",
                          error: type[exception.ConcurrentUpdate] = exception.ConcurrentUpdate
                          ) -> int:
-    """Bump ``provider``'s generation if it is still ``expected`` (default: the one read).
+    """Bump ``provider``'s generation if it is still ``expected``.
 
-    The compare-and-swap is what makes concurrent writers safe: the second of two
+    ``expected`` is what the client sent, or what this transaction read before it
+    decided to write; None (the client gave none) means the generation now. The
+    compare-and-swap is what makes concurrent writers safe: the second of two
     transactions that read the same generation updates no row and gets a conflict.
     """
-    expected = provider.generation if expected is None else expected
+    if expected is None:
+        expected = conn.execute(sa.select(rp.c.generation).where(rp.c.id == provider.id)
+                                ).scalar()
+        if expected is None:
+            raise exception.ResourceProviderNotFound(provider.uuid)
     result = conn.execute(rp.update()
                           .where(rp.c.id == provider.id, rp.c.generation == expected)
                           .values(generation=expected + 1, updated_at=utcnow()))
