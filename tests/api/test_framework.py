@@ -92,6 +92,28 @@ class MicroversionTest(unittest.TestCase):
             "GET", "/v2.1/widgets", headers={"OpenStack-API-Version": "compute 2.35"})
         self.assertEqual("index_v235", reply.json["handler"])
 
+    async def test_one_handler_two_statuses(self):
+        for version, status in (("2.1", 200), ("2.2", 201), ("2.93", 201)):
+            reply = await self.api.request(
+                "POST", "/v2.1/gadgets", body={},
+                headers={"OpenStack-API-Version": "compute " + version})
+            self.assertEqual(status, reply.code, version)
+        reply = await self.api.request("POST", "/v2/gadgets", body={})
+        self.assertEqual(200, reply.code)
+
+    def test_overlapping_alternatives_are_refused(self):
+        from nova_tx.api.compute import wsgi
+
+        routes = wsgi.Routes()
+        routes.get("/x", max_version="2.10")(lambda req: None)
+        with self.assertRaises(ValueError):
+            routes.get("/x", min_version="2.10")(lambda req: None)
+        routes.get("/x", min_version="2.11")(lambda req: None)
+        other = wsgi.Routes()
+        other.get("/x", min_version="2.50")(lambda req: None)
+        with self.assertRaises(ValueError):
+            wsgi.ComputeApp(None, [routes, other])
+
     async def test_route_missing_at_version_is_404(self):
         widget = "/v2.1/widgets/%s/topology" % uuid.uuid4()
         reply = await self.api.request(

@@ -157,3 +157,9 @@ async def gone(req):
     from nova_tx.api.compute import faults
 
     raise faults.HTTPError(410)
+
+
+@routes.post("/gadgets", max_version="2.1", status=200)
+@routes.post("/gadgets", min_version="2.2", status=201)
+async def create_gadget(req):
+    return {"gadget": {"version": str(req.api_version)}}
