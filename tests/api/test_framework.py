@@ -224,6 +224,8 @@ class FaultTest(unittest.TestCase):
         self.assertEqual({"itemNotFound": {"code": 404,
                                            "message": "Instance nope could not be found."}},
                          reply.json)
+        self.assertEqual("application/json; charset=UTF-8", reply.header("content-type"))
+        reply = await self.api.request("GET", "/v2.1/whoami")
         self.assertEqual("application/json", reply.header("content-type"))
 
     async def test_unexpected_error_is_generic_500(self):

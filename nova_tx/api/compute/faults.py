@@ -33,6 +33,8 @@ FAULT_NAMES = {
     503: "serviceUnavailable",
 }
 DEFAULT_FAULT_NAME = "computeFault"
+#: Nova's fault responses say their charset; its other answers do not.
+CONTENT_TYPE = "application/json; charset=UTF-8"
 
 #: webob's explanations: the message when the exception has none to tell.
 EXPLANATIONS = {

@@ -423,7 +423,8 @@ class ComputeApp:
                 response.status = status
         except Exception as e:
             fault = faults.from_exception(e, where="%s %s" % (req.method, request.uri))
-            response = Response(fault.body(), fault.code, fault.headers)
+            response = Response(fault.body(), fault.code, {
+                "Content-Type": faults.CONTENT_TYPE, **fault.headers})
         body = self._write_head(req, mount, response)
         LOG.info('%(addr)s "%(method)s %(uri)s" status: %(status)s len: %(len)s '
                  'microversion: %(version)s time: %(time).6f',
