@@ -717,9 +717,28 @@ cdef bint _search_checked(const Hosts* H, const Req* R, Py_ssize_t row, int G, i
     return False
 
 
+cdef bint _write_details(const Hosts* H, const Req* R, Py_ssize_t row, int G,
+                         const int* order, const int* assign, const uint64_t* free,
+                         const int64_t* avail, Out* out) noexcept nogil:
+    # Fit the chosen pairs again, this time writing the pCPUs and page sizes.
+    cdef Py_ssize_t pin_offset = 0
+    cdef int g, j, r
+    if out == NULL:
+        return True
+    for g in range(G):
+        j = order[assign[g]]
+        out.cells[g] = j
+        out.pages[g] = 0
+        r = R.reserve_first if g == 0 else 0
+        _fit_cell(H, R, row, j, g, r, &free[j * MAXW], avail[j], out,
+                  out.pins + pin_offset)
+        pin_offset += R.cells[g].n_pinned
+    return True
+
+
 cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noexcept nogil:
     cdef int nc = H.n_cells[row], G = R.G, g, q, j, r
-    cdef Py_ssize_t cj, w, pin_offset
+    cdef Py_ssize_t cj, w
     cdef int order[MAXC]
     cdef int assign[MAXG]
     cdef uint64_t mask[MAXG]
@@ -738,6 +757,19 @@ cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noex
         order[j] = j
     if nc > G:
         _sort_cells(H, R, row, nc, avail, order)
+
+    if G == 1 and not final:
+        # One guest cell, no final checks: the first host cell that fits, no matrix.
+        found = False
+        for q in range(nc):
+            if _fit_cell(H, R, row, order[q], 0, R.reserve_first, &free[order[q] * MAXW],
+                         avail[order[q]], NULL, NULL):
+                assign[0] = q
+                found = True
+                break
+        if not found:
+            return False
+        return _write_details(H, R, row, G, order, assign, free, avail, out)
 
     for g in range(G):
         r = R.reserve_first if g == 0 else 0
@@ -761,17 +793,7 @@ cdef bint _fit_host(const Hosts* H, const Req* R, Py_ssize_t row, Out* out) noex
         found = _search_checked(H, R, row, G, nc, mask, order, assign)
     if not found:
         return False
-    if out != NULL:
-        pin_offset = 0
-        for g in range(G):
-            j = order[assign[g]]
-            out.cells[g] = j
-            out.pages[g] = 0
-            r = R.reserve_first if g == 0 else 0
-            _fit_cell(H, R, row, j, g, r, &free[j * MAXW], avail[j], out,
-                      out.pins + pin_offset)
-            pin_offset += R.cells[g].n_pinned
-    return True
+    return _write_details(H, R, row, G, order, assign, free, avail, out)
 
 
 # --- the Python entry point ------------------------------------------------------------

@@ -134,10 +134,11 @@ def _dims(topology: obj.NUMATopology | None) -> tuple[int, int, int, int, bool]:
         cpus = cell.cpuset | cell.pcpuset
         if cpus:
             top = max(top, max(cpus))
-        if min(cpus, default=0) < 0:
+        if min(cpus, default=0) < 0 or max(map(len, cell.siblings), default=0) > 64 * MAX_WORDS:
             return 0, 1, 0, 0, False
         pages = max(pages, len(cell.mempages))
-        entries += sum(len(s & cell.pcpuset) for s in cell.siblings)
+        # An upper bound of the entries kept (those in pcpuset): the arrays are padding.
+        entries += sum(map(len, cell.siblings))
     words = top // 64 + 1 if top >= 0 else 1
     ok = len(topology.cells) <= MAX_CELLS and words <= MAX_WORDS
     return len(topology.cells), words, pages, entries, ok
@@ -197,7 +198,8 @@ class HostArrays:
         pools_rows: list[tuple] = []
         for row, topology in enumerate(topologies):
             pools = None if pci_pools is None else pci_pools[row]
-            arrays._write_row(row, topology, pools, cpu_ratios[row], ram_ratios[row])
+            arrays._write_row(row, topology, pools, cpu_ratios[row], ram_ratios[row],
+                              dims[row][4])
             pools_rows.extend(arrays._pool_rows(row))
         arrays._set_pool_table(pools_rows)
         return arrays
@@ -214,7 +216,7 @@ class HostArrays:
             else cpu_allocation_ratio
         ram = self.ram_allocation_ratio[row] if ram_allocation_ratio is None \
             else ram_allocation_ratio
-        self._write_row(row, topology, pci_pools, float(cpu), float(ram))
+        self._write_row(row, topology, pci_pools, float(cpu), float(ram), ok)
         columns = [getattr(self, name).tolist() for name, _ in _POOL_FIELDS]
         rows = [(*values, pool) for *values, pool in zip(*columns, self.pool_list, strict=True)
                 if values[0] != row]
@@ -257,7 +259,7 @@ class HostArrays:
 
     def _write_row(self, row: int, topology: obj.NUMATopology | None,
                    pci_pools: Sequence[obj.PciDevicePool] | None,
-                   cpu_ratio: float, ram_ratio: float) -> None:
+                   cpu_ratio: float, ram_ratio: float, representable: bool) -> None:
         self._clear_row(row)
         self.topologies[row] = topology
         self.pci_pools[row] = None if pci_pools is None else list(pci_pools)
@@ -266,7 +268,7 @@ class HostArrays:
         self.has_pci_pools[row] = pci_pools is not None
         if not topology:
             return
-        if not _dims(topology)[4]:
+        if not representable:
             self.fallback[row] = True
             return
         cells = topology.cells
@@ -276,33 +278,47 @@ class HostArrays:
         free_pci = {}
         for pool in pci_pools or ():
             free_pci[pool.numa_node] = free_pci.get(pool.numa_node, 0) + pool.count
-        entry = 0
-        sib_cpus: list[int] = []
-        sib_heads: list[int] = []
-        for j, cell in enumerate(cells):
-            self.cell_id[row, j] = cell.id
-            self.cell_socket[row, j] = -1 if cell.socket is None else cell.socket
-            self.memory[row, j] = cell.memory
-            self.memory_usage[row, j] = cell.memory_usage
-            self.cpu_usage[row, j] = cell.cpu_usage
-            self.cpuset_count[row, j] = len(cell.cpuset)
-            self.pcpuset_count[row, j] = len(cell.pcpuset)
-            self.legacy[row, j] = cell.cpuset == cell.pcpuset
-            self.threads_per_core[row, j] = max((len(s) for s in cell.siblings), default=0) or 1
-            self.pci_free[row, j] = free_pci.get(cell.id, 0)
-            self.cpuset[row, j] = _words(cell.cpuset, self.words)
-            self.pcpuset[row, j] = _words(cell.pcpuset, self.words)
-            self.pinned[row, j] = _words(cell.pinned_cpus & cell.pcpuset, self.words)
-            pages = sorted(cell.mempages, key=lambda p: p.size_kb, reverse=True)
+        n = len(cells)
+        # Whole-row slice writes: one numpy call per field, not one per cell.
+        self.cell_id[row, :n] = [cell.id for cell in cells]
+        self.cell_socket[row, :n] = [-1 if cell.socket is None else cell.socket
+                                     for cell in cells]
+        self.memory[row, :n] = [cell.memory for cell in cells]
+        self.memory_usage[row, :n] = [cell.memory_usage for cell in cells]
+        self.cpu_usage[row, :n] = [cell.cpu_usage for cell in cells]
+        self.cpuset_count[row, :n] = [len(cell.cpuset) for cell in cells]
+        self.pcpuset_count[row, :n] = [len(cell.pcpuset) for cell in cells]
+        self.legacy[row, :n] = [cell.cpuset == cell.pcpuset for cell in cells]
+        self.threads_per_core[row, :n] = [max(map(len, cell.siblings), default=0) or 1
+                                          for cell in cells]
+        self.pci_free[row, :n] = [free_pci.get(cell.id, 0) for cell in cells]
+        self.cpuset[row, :n] = [_words(cell.cpuset, self.words) for cell in cells]
+        self.pcpuset[row, :n] = [_words(cell.pcpuset, self.words) for cell in cells]
+        self.pinned[row, :n] = [_words(cell.pinned_cpus & cell.pcpuset, self.words)
+                                for cell in cells]
+        width = self.pages
+        sizes, totals, used, reserved, counts = [], [], [], [], []
+        for cell in cells:
             # sorted(reverse=True) keeps equal sizes in their order, as the reference's
             # lookups (first entry of a size) need.
-            self.n_pages[row, j] = len(pages)
-            for i, page in enumerate(pages):
-                self.page_size[row, j, i] = page.size_kb
-                self.page_total[row, j, i] = page.total
-                self.page_used[row, j, i] = page.used
-                self.page_reserved[row, j, i] = page.reserved
-            self.sib_start[row, j] = entry
+            pages = sorted(cell.mempages, key=lambda p: p.size_kb, reverse=True)
+            pad = [0] * (width - len(pages))
+            counts.append(len(pages))
+            sizes.append([p.size_kb for p in pages] + pad)
+            totals.append([p.total for p in pages] + pad)
+            used.append([p.used for p in pages] + pad)
+            reserved.append([p.reserved for p in pages] + pad)
+        self.n_pages[row, :n] = counts
+        self.page_size[row, :n] = sizes
+        self.page_total[row, :n] = totals
+        self.page_used[row, :n] = used
+        self.page_reserved[row, :n] = reserved
+
+        sib_cpus: list[int] = []
+        sib_heads: list[int] = []
+        starts, ends, simple = [], [], []
+        for cell in cells:
+            entry = len(sib_cpus)
             pcpuset = cell.pcpuset
             for sib in cell.siblings:
                 kept = sorted(sib if sib <= pcpuset else sib & pcpuset)
@@ -311,20 +327,25 @@ class HostArrays:
                     sib_heads.append(1)
                     sib_heads.extend([0] * (len(kept) - 1))
             count = len(sib_cpus) - entry
-            self.sib_simple[row, j] = (count == len(pcpuset)
-                                       and len(set(sib_cpus[entry:])) == count)
-            entry = len(sib_cpus)
-            self.sib_end[row, j] = entry
-            bit = np.uint64(1 << j)
+            starts.append(entry)
+            ends.append(len(sib_cpus))
+            simple.append(count == len(pcpuset) and len(set(sib_cpus[entry:])) == count)
+        self.sib_start[row, :n] = starts
+        self.sib_end[row, :n] = ends
+        self.sib_simple[row, :n] = simple
+        self.sib_cpu[row, :len(sib_cpus)] = sib_cpus
+        self.sib_head[row, :len(sib_cpus)] = sib_heads
+
+        tunnel = 0
+        for j, cell in enumerate(cells):
             if cell.network_metadata.tunneled:
-                self.tunnel_mask[row] |= bit
+                tunnel |= 1 << j
             for physnet in cell.network_metadata.physnets:
                 mask = self.physnet_masks.get(physnet)
                 if mask is None:
                     mask = self.physnet_masks[physnet] = np.zeros(self.size, dtype=np.uint64)
-                mask[row] |= bit
-        self.sib_cpu[row, :entry] = sib_cpus
-        self.sib_head[row, :entry] = sib_heads
+                mask[row] |= np.uint64(1 << j)
+        self.tunnel_mask[row] = tunnel
 
     # -- PCI pools -----------------------------------------------------------------------
 

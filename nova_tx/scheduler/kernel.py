@@ -19,7 +19,6 @@ results, only:
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
@@ -107,7 +106,7 @@ def _reference_fit(request: FitRequest, arrays: HostArrays, row: int
                    ) -> obj.InstanceNUMATopology | None:
     return numa_fit.numa_fit_instance_to_host(
         arrays.topologies[row], request.guest, request.limits_for(arrays, row),
-        list(request.pci_requests) or None, arrays.pci_pools[row], request.pack)
+        list(request.pci_requests or ()) or None, arrays.pci_pools[row], request.pack)
 
 
 def _unsupported(guest: obj.InstanceNUMATopology) -> str | None:
@@ -171,7 +170,13 @@ def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
     placed = []
     offset = 0
     for g, guest_cell in enumerate(guest.cells):
-        cell = copy.deepcopy(guest_cell)
+        # A deep copy, field by field (deepcopy itself costs more than the fit).
+        cell = dataclasses.replace(
+            guest_cell, cpuset=set(guest_cell.cpuset), pcpuset=set(guest_cell.pcpuset),
+            cpu_pinning=(None if guest_cell.cpu_pinning is None
+                         else dict(guest_cell.cpu_pinning)),
+            cpuset_reserved=(None if guest_cell.cpuset_reserved is None
+                             else set(guest_cell.cpuset_reserved)))
         count = len(guest_cell.pcpuset)
         cell.id = topology.cells[int(cells[g])].id
         if guest_cell.pagesize:
@@ -202,6 +207,9 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
             else np.asarray(list(hosts) if not isinstance(hosts, np.ndarray) else hosts,
                             dtype=np.int64))
     details = np.array(sorted(set(int(r) for r in want_details_for)), dtype=np.int64)
+    for given in (rows, details):
+        if len(given) and (given.min() < 0 or given.max() >= arrays.size):
+            raise IndexError(f"host rows must be within 0..{arrays.size - 1}")
     guest = request.guest
     if not guest or not len(guest.cells) or len(rows) == 0 and len(details) == 0:
         return FitResult(rows, np.zeros(len(rows), dtype=bool),
@@ -225,7 +233,7 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
                          for r in rows], dtype=bool)
         return FitResult(rows, fits, fitted)
 
-    pci_requests = list(request.pci_requests)
+    pci_requests = list(request.pci_requests or ())
     pci_args: dict = {}
     if pci_requests:
         need, policy, match, keep = _pci_arrays(arrays, pci_requests)

@@ -480,3 +480,10 @@ class FitHostsTests(BothTestCase):
         self.assertEqual(arrays.sib_cpu[1, start:end].tolist(), list(range(8)))
         self.assertEqual(arrays.sib_head[1, start:end].tolist(), [1, 0] * 4)
         self.assertTrue(np.all(arrays.cpu_allocation_ratio == 16.0))
+
+    def test_rows_out_of_range(self):
+        arrays = HostArrays.from_topologies([smt_host()])
+        request = kernel.FitRequest(dedicated())
+        self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=[1])
+        self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=[0],
+                          want_details_for=[-1])
