@@ -22,7 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from klein import Klein
-from twisted.internet import task
+from oslo_config import cfg
+from twisted.internet import defer, task
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -124,8 +125,6 @@ class PlacementAPI:
     def close(self):
         """Close what the API holds open (the Keystone authenticator's connections)."""
         close = getattr(self.authenticator, "close", None)
-        from twisted.internet import defer
-
         return defer.maybeDeferred(close) if close is not None else defer.succeed(None)
 
     # -- the pipeline -------------------------------------------------------------
@@ -156,7 +155,7 @@ class PlacementAPI:
             return default
         try:
             return getattr(self.conf.placement, name)
-        except (AttributeError, Exception):
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
             return default
 
     def match(self, path: str, method: str) -> tuple[Route | None, dict, list[str]]:
@@ -165,8 +164,8 @@ class PlacementAPI:
         try:
             endpoint, args = adapter.match(path, method=method)
         except MethodNotAllowed as e:
-            allowed = [m for m in (e.valid_methods or []) if m != "HEAD" or
-                       f"HEAD {path}" in ROUTES]
+            # werkzeug adds HEAD to GET routes; Placement does not answer it.
+            allowed = [m for m in (e.valid_methods or []) if m != "HEAD"]
             return None, {}, allowed
         except NotFound:
             return None, {}, []
