@@ -20,6 +20,7 @@ from nova_tx.db.pool import DBThreadPool
 from nova_tx.embedded_web import make_authenticator
 from nova_tx.image.embedded.app import ImageStoreAPI
 from nova_tx.image.embedded.seed import seed_store
+from nova_tx.image.embedded.spool import spooling_request_factory
 from nova_tx.image.embedded.store import ImageStore
 from nova_tx.service import NovaService
 
@@ -51,6 +52,7 @@ class ImageStoreService(NovaService):
             limit_max=options.image_api_limit_max)
         site = server.Site(self.api.resource())
         site.displayTracebacks = False
+        site.requestFactory = spooling_request_factory(options.image_dir)
         self.listener = internet.TCPServer(options.image_port, site,
                                            interface=options.image_listen)
         self.listener.setName("image")

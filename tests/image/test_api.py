@@ -341,3 +341,54 @@ class SeedTests(unittest.TestCase):
         await server.start()
         _, _, body = await server.request("GET", "/v2/images")
         self.assertEqual([], body["images"])
+
+
+class SpooledUploadTests(unittest.TestCase):
+    """Large bodies reach the disk from threads, with or without a length."""
+
+    async def setUp(self):
+        self.server = ImageServer(self)
+        await self.server.start()
+
+    async def upload(self, data: bytes, *, chunked: bool):
+        import threading
+
+        import treq
+        from twisted.web.client import FileBodyProducer
+        from twisted.web.iweb import UNKNOWN_LENGTH
+
+        from nova_tx.image.embedded import spool
+
+        threads_seen = set()
+        original = spool.ThreadedSpool._write
+
+        def recording_write(spooler, chunk):
+            threads_seen.add(threading.current_thread() is threading.main_thread())
+            return original(spooler, chunk)
+
+        self.patch(spool.ThreadedSpool, "_write", recording_write)
+        _, _, image = await self.server.request("POST", "/v2/images", {
+            "name": "spooled", "disk_format": "raw", "container_format": "bare"})
+        import io
+
+        body = FileBodyProducer(io.BytesIO(data))
+        if chunked:
+            body.length = UNKNOWN_LENGTH
+        response = await treq.put(
+            f"{self.server.url}/v2/images/{image['id']}/file", data=body,
+            headers={"x-auth-token": ["admin:admin-project"],
+                     "content-type": ["application/octet-stream"]}, persistent=False)
+        await response.content()
+        self.assertEqual(204, response.code)
+        self.assertEqual({False}, threads_seen)
+        _, _, image = await self.server.request("GET", f"/v2/images/{image['id']}")
+        self.assertEqual((len(data), hashlib.md5(data).hexdigest()),
+                         (image["size"], image["checksum"]))
+        _, _, content = await self.server.request("GET", f"/v2/images/{image['id']}/file")
+        self.assertEqual(data, content)
+
+    async def test_large_upload_with_length(self):
+        await self.upload(os.urandom(20 * 1024 * 1024 + 3), chunked=False)
+
+    async def test_chunked_upload(self):
+        await self.upload(os.urandom(3 * 1024 * 1024 + 7), chunked=True)

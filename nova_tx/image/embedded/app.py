@@ -430,7 +430,11 @@ class ImageStoreAPI:
         if not await self.store.set_status(image_id, "saving", expect=("queued",)):
             raise errors.Conflict(f"Image {image_id} is already being uploaded")
         try:
-            request.content.seek(0)
+            ready = getattr(request.content, "ready", None)
+            if ready is not None:
+                await ready()  # a body spooled to disk by a thread (spool.py)
+            else:
+                request.content.seek(0)
             info = await self.store.write_data(image_id, request.content, self.size_cap)
         except BaseException:
             await self.store.set_status(image_id, "queued", expect=("saving",))
