@@ -182,6 +182,64 @@ class PlacementAPITests(unittest.TestCase):
             "GET", "/resource_providers?required=CUSTOM_FAST", version="1.18")
         self.assertEqual([child], [p["uuid"] for p in body["resource_providers"]])
 
+    async def test_reshaper_moves_inventory_and_allocations(self):
+        await self.make_provider(inventories={"VCPU": {"total": 8}})
+        child = str(uuid.uuid4())
+        await self.make_provider("numa0", child, parent_provider_uuid=RP1)
+        status, _, body = await self.call(
+            "PUT", f"/allocations/{CONSUMER}",
+            {"allocations": {RP1: {"resources": {"VCPU": 2}}}, "project_id": PROJECT,
+             "user_id": USER, "consumer_generation": None}, version="1.28")
+        self.assertEqual(204, status, body)
+        _, _, parent = await self.call("GET", f"/resource_providers/{RP1}", version="1.14")
+        reshape = {
+            "inventories": {
+                RP1: {"resource_provider_generation": parent["generation"], "inventories": {}},
+                child: {"resource_provider_generation": 0,
+                        "inventories": {"VCPU": {"total": 8}}}},
+            "allocations": {CONSUMER: {
+                "allocations": {child: {"resources": {"VCPU": 2}}}, "project_id": PROJECT,
+                "user_id": USER, "consumer_generation": 1}}}
+        # The reshaper came with 1.30.
+        status, _, _ = await self.call("POST", "/reshaper", reshape, version="1.29")
+        self.assertEqual(404, status)
+        # Removing the parent's VCPU alone would fail: its allocation is still there.
+        status, _, body = await self.call(
+            "POST", "/reshaper", {**reshape, "allocations": {}}, version="1.30")
+        self.assertEqual(409, status)
+        self.assertEqual("placement.inventory.inuse", body["errors"][0]["code"])
+        status, _, body = await self.call("POST", "/reshaper", reshape, version="1.30")
+        self.assertEqual(204, status, body)
+        _, _, body = await self.call("GET", f"/resource_providers/{child}/usages")
+        self.assertEqual({"VCPU": 2}, body["usages"])
+        _, _, body = await self.call("GET", f"/resource_providers/{RP1}/inventories")
+        self.assertEqual({}, body["inventories"])
+
+    async def test_allocation_candidates_formats(self):
+        await self.make_provider(inventories={"VCPU": {"total": 8},
+                                              "MEMORY_MB": {"total": 2048}})
+        query = "/allocation_candidates?resources=VCPU:1,MEMORY_MB:512"
+        status, _, body = await self.call("GET", query, version="1.10")
+        self.assertEqual(200, status, body)
+        self.assertEqual([{"allocations": [{"resource_provider": {"uuid": RP1},
+                                            "resources": {"VCPU": 1, "MEMORY_MB": 512}}]}],
+                         body["allocation_requests"])
+        self.assertEqual({RP1: {"resources": {"VCPU": {"capacity": 8, "used": 0},
+                                              "MEMORY_MB": {"capacity": 2048, "used": 0}}}},
+                         body["provider_summaries"])
+        status, _, body = await self.call("GET", query, version="1.34")
+        self.assertEqual([{"allocations": {RP1: {"resources": {"VCPU": 1, "MEMORY_MB": 512}}},
+                           "mappings": {"": [RP1]}}], body["allocation_requests"])
+        self.assertEqual({"resources", "traits", "parent_provider_uuid",
+                          "root_provider_uuid"}, set(body["provider_summaries"][RP1]))
+        status, _, body = await self.call(
+            "GET", "/allocation_candidates?resources=VCPU:9", version="1.34")
+        self.assertEqual([], body["allocation_requests"])
+        status, _, body = await self.call(
+            "GET", "/allocation_candidates?resources=CUSTOM_NOPE:1", version="1.34")
+        self.assertEqual(400, status)
+        self.assertIn("No such resource class CUSTOM_NOPE", body["errors"][0]["detail"])
+
 
 class CORSTests(unittest.TestCase):
 
