@@ -141,6 +141,42 @@ class PackAndSpreadTests(BothTestCase):
         self.assertNotIn(0, [c.id for c in fitted.cells])
 
 
+class FailingChecksTests(BothTestCase):
+    """PCI checks that fail for every assignment through the first sorted cell.
+
+    The host's only PCI-affine device is a PF on the last cell, which the PCI sort puts
+    first; a PF is never handed to a request that did not ask for one, yet it makes the
+    ``legacy`` policy insist on strict affinity, so every set of cells with that cell
+    fails and every set without it passes (with the device that has no NUMA node).
+    Nova walks every permutation through the first cell before it gets there; the
+    kernel's set search does not.
+    """
+
+    def case(self, cells, nodes):
+        host = NUMATopology(cells=[
+            NUMACell(id=i, pcpuset=set(range(4 * i, 4 * i + 4)), memory=8192, socket=0,
+                     siblings=[{c} for c in range(4 * i, 4 * i + 4)])
+            for i in range(cells)])
+        pools = [PciDevicePool(count=1, numa_node=cells - 1, vendor_id="8086",
+                               dev_type="type-PF"),
+                 PciDevicePool(count=1, numa_node=None, vendor_id="8086", dev_type="type-VF")]
+        requests = [InstancePCIRequest(count=1, spec=[{"vendor_id": "8086"}],
+                                       numa_policy="legacy")]
+        instance = dedicated(2 * nodes, 1024 * nodes, **{"hw:numa_nodes": str(nodes)})
+        return host, instance, requests, pools
+
+    def test_agrees_with_the_reference(self):
+        host, instance, requests, pools = self.case(8, 4)
+        fitted = self.both(host, instance, None, requests, pools)
+        self.assertEqual([c.id for c in fitted.cells], [0, 1, 2, 3])
+
+    def test_eight_guest_cells_on_sixteen(self):
+        """About 3.3e7 failing permutations for Nova; C(16, 8) sets for the kernel."""
+        host, instance, requests, pools = self.case(16, 8)
+        fitted = kernel.fit_host(host, instance, None, requests, pools)
+        self.assertEqual([c.id for c in fitted.cells], list(range(8)))
+
+
 class CellFitTests(BothTestCase):
     """spec/E §2.6 worked examples."""
 
