@@ -60,8 +60,16 @@ class NetworkService(NovaService):
 
     def stopService(self) -> defer.Deferred:
         stopped = super().stopService()
-        stopped.addBoth(lambda result: self.pool.stop().addCallback(lambda _: result))
+        stopped.addBoth(lambda result: self._close().addCallback(lambda _: result))
         return stopped
+
+    def _close(self) -> defer.Deferred:
+        """The database pool, and the authenticator's timers and connections."""
+        closing = [self.pool.stop()]
+        close = getattr(self.api.authenticator, "close", None)
+        if callable(close):
+            closing.append(defer.maybeDeferred(close))
+        return defer.gatherResults(closing, consumeErrors=True)
 
 
 def make_service(conf: cfg.ConfigOpts) -> NetworkService:
