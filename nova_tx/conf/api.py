@@ -2,8 +2,9 @@
 
 ``[api]`` carries Zed's names and defaults (the metadata and vendordata options among
 them, read by ``nova-api-metadata``). ``[DEFAULT] osapi_compute_workers`` is Nova's
-(``nova/conf/service.py``); ``[oslo_middleware] max_request_body_size`` is
-oslo.middleware's, which Nova's paste pipeline reads through its ``sizelimit`` filter.
+(``nova/conf/service.py``); ``[oslo_middleware] max_request_body_size`` and
+``enable_proxy_headers_parsing`` are oslo.middleware's, which Nova's paste pipeline
+reads through its ``sizelimit`` and ``http_proxy_to_wsgi`` filters.
 """
 from oslo_config import cfg
 
@@ -246,13 +247,23 @@ sizelimit_opts = [
     ),
 ]
 
+proxy_opts = [
+    # oslo.middleware's HTTPProxyToWSGI option, which Nova's pipeline includes.
+    cfg.BoolOpt(
+        "enable_proxy_headers_parsing",
+        default=False,
+        help="Whether the application is behind a proxy or not. This determines if the "
+        "middleware should parse the headers or not.",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register the options (again on the same ConfigOpts is harmless)."""
     if "api" not in conf:
         register_group_opts(conf, api_group, API_OPTS)
     if "oslo_middleware" not in conf or "max_request_body_size" not in conf.oslo_middleware:
-        register_group_opts(conf, oslo_middleware_group, sizelimit_opts)
+        register_group_opts(conf, oslo_middleware_group, sizelimit_opts + proxy_opts)
     conf.register_opts(service_opts)
 
 
@@ -260,5 +271,5 @@ def list_opts() -> dict:
     return {
         "DEFAULT": service_opts,
         api_group: API_OPTS,
-        oslo_middleware_group: sizelimit_opts,
+        oslo_middleware_group: sizelimit_opts + proxy_opts,
     }

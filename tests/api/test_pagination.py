@@ -77,6 +77,29 @@ class PaginationTest(unittest.TestCase):
                          body["widgets"][0]["links"][1]["href"])
 
 
+    async def test_proxy_headers(self):
+        conf = make_conf()
+        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "cloud.example",
+                   "X-Forwarded-Prefix": "/compute"}
+        api = APIServer(self, conf=conf)
+        reply = await api.request("GET", "/v2.1/widgets?limit=1",
+                                  headers={**V235, **headers})
+        # Not parsed unless configured: a client could forge them.
+        self.assertTrue(reply.json["widgets_links"][0]["href"].startswith(api.base))
+        conf.set_override("enable_proxy_headers_parsing", True, group="oslo_middleware")
+        api = APIServer(self, conf=conf)
+        reply = await api.request("GET", "/v2.1/widgets?limit=1",
+                                  headers={**V235, **headers})
+        self.assertEqual("https://cloud.example/compute/v2.1/widgets?limit=1&marker="
+                         + UUIDS[0], reply.json["widgets_links"][0]["href"])
+        self.assertEqual("https://cloud.example/compute/widgets/" + UUIDS[0],
+                         reply.json["widgets"][0]["links"][1]["href"])
+        reply = await api.request("GET", "/v2.1/", headers={
+            "Forwarded": 'for=1.2.3.4;proto=https;host="api.example:8443"'})
+        self.assertEqual("https://api.example:8443/v2.1/",
+                         reply.json["version"]["links"][0]["href"])
+
+
 class _Req:
     def __init__(self, query, max_limit=1000):
         self.query = query

@@ -53,7 +53,7 @@ def href_link(req, identifier, collection_name: str) -> str:
 
 
 def bookmark_link(req, identifier, collection_name: str) -> str:
-    return url_join(compute_url(req, req.host_url), project_part(req),
+    return url_join(compute_url(req, req.root_url), project_part(req),
                     collection_name, str(identifier))
 
 

@@ -29,7 +29,7 @@ version_routes = wsgi.Routes()
 @version_routes.route("GET", "/", public=True, project_prefix=False)
 def version_root(req: wsgi.APIRequest) -> dict:
     version_id = "v2.0" if req.is_legacy_v2 else "v2.1"
-    return versions.version_document(version_id, req.host_url + "/")
+    return versions.version_document(version_id, req.root_url + "/")
 
 
 def discover_resources() -> list[wsgi.Routes]:
@@ -74,4 +74,4 @@ class APIRouter:
 
 
 def _versions_document(req: wsgi.APIRequest) -> dict:
-    return versions.versions_document(req.host_url + "/")
+    return versions.versions_document(req.root_url + "/")

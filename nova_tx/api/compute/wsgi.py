@@ -230,6 +230,13 @@ class Routes:
         return register
 
 
+def _proxy_headers(conf) -> bool:
+    try:
+        return bool(conf.oslo_middleware.enable_proxy_headers_parsing)
+    except Exception:  # no configuration, or the option not registered
+        return False
+
+
 class APIRequest:
     """One compute API request as handlers see it."""
 
@@ -288,22 +295,54 @@ class APIRequest:
 
     @property
     def host_url(self) -> str:
-        """``scheme://host[:port]`` as the client reached us (the Host header)."""
+        """``scheme://host[:port]`` as the client reached us: the Host header, or
+        with ``[oslo_middleware] enable_proxy_headers_parsing`` what the proxy in
+        front says (``Forwarded``, ``X-Forwarded-Proto``, ``X-Forwarded-Host``)."""
         scheme = "https" if self.http.isSecure() else "http"
-        host = self.http.getHeader(b"host")
+        host = self.header("host")
+        if self.app.proxy_headers:
+            forwarded = _forwarded(self.header("forwarded"))
+            scheme = (forwarded.get("proto") or self.header("x-forwarded-proto")
+                      or scheme).split(",")[0].strip()
+            host = (forwarded.get("host") or self.header("x-forwarded-host")
+                    or host)
+            host = host.split(",")[0].strip() if host else host
         if host:
-            return "%s://%s" % (scheme, host.decode("latin-1"))
+            return "%s://%s" % (scheme, host)
         address = self.http.getHost()
         return "%s://%s:%d" % (scheme, address.host, address.port)
 
     @property
+    def root_url(self) -> str:
+        """Where the API's URL tree starts: ``host_url`` plus the proxy's
+        ``X-Forwarded-Prefix`` (with proxy headers parsing)."""
+        prefix = ""
+        if self.app.proxy_headers:
+            prefix = (self.header("x-forwarded-prefix") or "").rstrip("/")
+            if prefix and not prefix.startswith("/"):
+                prefix = "/" + prefix
+        return self.host_url + prefix
+
+    @property
     def application_url(self) -> str:
         """The API's root as the client reached it: ``http://host:8774/v2.1``."""
-        return self.host_url + self.prefix
+        return self.root_url + self.prefix
 
     @property
     def url(self) -> str:
-        return self.host_url + self.http.uri.decode("latin-1")
+        return self.root_url + self.http.uri.decode("latin-1")
+
+
+def _forwarded(value: str | None) -> dict[str, str]:
+    """The first element of an RFC 7239 ``Forwarded`` header, lower-case keys."""
+    result: dict[str, str] = {}
+    if not value:
+        return result
+    for pair in value.split(",")[0].split(";"):
+        name, _, item = pair.partition("=")
+        if item:
+            result[name.strip().lower()] = item.strip().strip('"')
+    return result
 
 
 def _utf8(text: str) -> str:
@@ -332,6 +371,7 @@ class ComputeApp:
         self.reactor = reactor
         self.authenticator = authenticator
         self.components = dict(components or {})
+        self.proxy_headers = _proxy_headers(conf)
         self.klein = Klein()
         self.klein.url_map.converters["project_id"] = _ProjectIdConverter
         self.klein.url_map.strict_slashes = False
