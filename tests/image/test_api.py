@@ -392,3 +392,49 @@ class SpooledUploadTests(unittest.TestCase):
 
     async def test_chunked_upload(self):
         await self.upload(os.urandom(3 * 1024 * 1024 + 7), chunked=True)
+
+
+class ActionsAndRecoveryTests(unittest.TestCase):
+
+    async def setUp(self):
+        self.server = ImageServer(self)
+        await self.server.start()
+
+    async def test_deactivate_reactivate(self):
+        path = f"/v2/images/{SEED_ID}"
+        status, _, _ = await self.server.request("POST", path + "/actions/deactivate",
+                                                 token=ALICE)
+        self.assertEqual(403, status)
+        status, _, _ = await self.server.request("POST", path + "/actions/deactivate")
+        self.assertEqual(204, status)
+        _, _, image = await self.server.request("GET", path, token=ALICE)
+        self.assertEqual("deactivated", image["status"])
+        status, _, _ = await self.server.request("GET", path + "/file", token=ALICE)
+        self.assertEqual(403, status)
+        status, _, _ = await self.server.request("GET", path + "/file")
+        self.assertEqual(200, status)
+        status, _, _ = await self.server.request("POST", path + "/actions/reactivate")
+        self.assertEqual(204, status)
+        status, _, _ = await self.server.request("GET", path + "/file", token=ALICE)
+        self.assertEqual(200, status)
+        status, _, _ = await self.server.request("POST", path + "/actions/explode")
+        self.assertEqual(404, status)
+        status, _, body = await self.server.request("GET", "/v2/info/import", token=ALICE)
+        self.assertEqual((200, []), (status, body["import-methods"]["value"]))
+
+    async def test_interrupted_upload_is_undone_on_start(self):
+        _, _, image = await self.server.request("POST", "/v2/images", {
+            "name": "cut", "disk_format": "raw", "container_format": "bare"})
+        await self.server.service.store.set_status(image["id"], "saving")
+        partial = os.path.join(self.server.image_dir, image["id"] + ".part")
+        with open(partial, "wb") as f:
+            f.write(b"half")
+        await self.server.service.stopService()
+        again = ImageServer(self, conf=self.server.conf)
+        await again.start()
+        _, _, shown = await again.request("GET", f"/v2/images/{image['id']}")
+        self.assertEqual("queued", shown["status"])
+        self.assertFalse(os.path.exists(partial))
+        status, _, _ = await again.request("PUT", f"/v2/images/{image['id']}/file",
+                                           raw=b"whole", headers=OCTET)
+        self.assertEqual(204, status)

@@ -406,6 +406,39 @@ class ImageStoreAPI:
         request.setResponseCode(204)
         return b""
 
+    @app.route("/v2/images/<image_id>/actions/<action>", methods=["POST"])
+    async def image_action(self, request: IRequest, image_id: str, action: str) -> bytes:
+        """``deactivate`` / ``reactivate`` (admins): a deactivated image's data cannot be
+        downloaded by others."""
+        context = await authenticate(self.authenticator, request)
+        if action not in ("deactivate", "reactivate"):
+            raise errors.NotFound(f"Action {action} not found")
+        image = await self.store.get_visible(context, image_id)
+        if not is_admin(context):
+            raise errors.Forbidden(f"You are not authorized to complete {action} action.")
+        source, target = (("active", "deactivated") if action == "deactivate"
+                          else ("deactivated", "active"))
+        if image.status not in (source, target):
+            raise errors.Forbidden(f"Not allowed to {action} image in status "
+                                   f"'{image.status}'")
+        await self.store.set_status(image_id, target, expect=(source, target))
+        request.setResponseCode(204)
+        return b""
+
+    @app.route("/v2/info/import", methods=["GET"])
+    async def import_info(self, request: IRequest) -> bytes:
+        """No interoperable import: clients upload with ``PUT .../file``."""
+        await authenticate(self.authenticator, request)
+        return json_body(request, 200, {"import-methods": {
+            "description": "Import methods available.", "type": "array", "value": []}})
+
+    @app.route("/v2/info/stores", methods=["GET"])
+    async def stores_info(self, request: IRequest) -> bytes:
+        await authenticate(self.authenticator, request)
+        return json_body(request, 200, {"stores": [
+            {"id": "file", "description": "Files of the embedded image store",
+             "default": True}]})
+
     # -- data ------------------------------------------------------------------------
 
     @app.route("/v2/images/<image_id>/file", methods=["PUT"])
@@ -453,7 +486,7 @@ class ImageStoreAPI:
         if image.status == "deactivated" and not is_admin(context):
             raise errors.Forbidden("The requested image has been deactivated. Image data "
                                    "download is forbidden.")
-        if image.status != "active" or image.size is None:
+        if image.status not in ("active", "deactivated") or image.size is None:
             request.setResponseCode(204)
             return b""
         request.setHeader(b"content-type", b"application/octet-stream")

@@ -143,6 +143,14 @@ class ImageStore:
         def thd(engine: sa.Engine) -> None:
             metadata.create_all(engine, checkfirst=True)
             os.makedirs(self.image_dir, exist_ok=True)
+            # An upload cut short by a stop or a crash: its partial file goes, and the
+            # image may take data again (Glance would leave it "saving" for ever).
+            for name in os.listdir(self.image_dir):
+                if name.endswith(".part"):
+                    _remove(os.path.join(self.image_dir, name))
+            with engine.begin() as conn:
+                conn.execute(sa.update(images).where(images.c.status == "saving")
+                             .values(status="queued", updated_at=utcnow()))
 
         return self.pool.do_with_engine(thd)
 
