@@ -13,11 +13,10 @@ An exception's ``headers`` (``Retry-After``, ``Allow``, ``WWW-Authenticate``) ar
 from __future__ import annotations
 
 import dataclasses
-import logging
 
-from nova_tx import exception
+from nova_tx import exception, log
 
-LOG = logging.getLogger(__name__)
+LOG = log.getLogger(__name__)
 
 FAULT_NAMES = {
     400: "badRequest",
@@ -101,6 +100,7 @@ def from_exception(error: BaseException, *, where: str = "") -> Fault:
     """The fault ``error`` answers; logs what the client does not see."""
     headers = {str(k): str(v) for k, v in (getattr(error, "headers", None) or {}).items()}
     if isinstance(error, HTTPError):
+        LOG.debug("Returning %d to user: %s", error.code, error.explanation)
         return Fault(error.code, error.explanation, headers)
     if isinstance(error, exception.NovaException):
         code = getattr(error, "code", 500) or 500
@@ -109,6 +109,7 @@ def from_exception(error: BaseException, *, where: str = "") -> Fault:
         except (TypeError, ValueError):
             code = 500
         if code < 500 or code in (501, 503):
+            LOG.debug("Returning %d to user: %s", code, error.format_message())
             return Fault(code, error.format_message(), headers)
         LOG.error("%s returned with HTTP %d: %s", where or "request", code,
                   exception.one_line(error), exc_info=error)
