@@ -133,7 +133,7 @@ class WorkerPool(service.Service):
                 "--", *config_args(self.conf)]
         self.reactor.spawnProcess(
             worker, sys.executable, argv, env=os.environ.copy(),
-            childFDs={0: 0, 1: 1, 2: 2, LISTEN_FD: self.socket.fileno(), READY_FD: "r"})
+            childFDs={0: "w", 1: 1, 2: 2, LISTEN_FD: self.socket.fileno(), READY_FD: "r"})
         self.workers[index] = worker
         return worker
 

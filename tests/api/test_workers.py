@@ -122,3 +122,37 @@ class WorkersTest(unittest.TestCase):
         self.assertEqual(1, service.worker_count(conf))
         conf = self.make_conf(CONF_TEXT.replace("osapi_compute_workers = 2\n", ""))
         self.assertEqual(os.cpu_count() or 1, service.worker_count(conf))
+
+
+class ConsoleScriptWorkersTest(unittest.SynchronousTestCase):
+    """``nova-api`` as an operator runs it, with two workers."""
+
+    def test_nova_api_with_workers(self):
+        import time
+        import urllib.error
+        import urllib.request
+
+        from tests.helpers import Daemon, http_get_json
+
+        path = write_config(self, CONF_TEXT)
+        daemon = Daemon(self, "nova-api", ["--config-file", path])
+        port = daemon.listening_port()
+        daemon.wait_for(r"(?s)Site starting on %d.*Site starting on %d" % (port, port))
+        with open("/proc/%d/task/%d/children" % (daemon.process.pid, daemon.process.pid)) as f:
+            children = [int(pid) for pid in f.read().split()]
+        self.assertEqual(2, len(children), daemon.output())
+        for _ in range(10):
+            status, body = http_get_json("http://127.0.0.1:%d/v2.1/" % port)
+            self.assertEqual((200, "2.93"), (status, body["version"]["version"]))
+        request = urllib.request.Request("http://127.0.0.1:%d/v2.1/nothing" % port,
+                                         headers={"X-Auth-Token": "demo:abc1"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(404, caught.exception.code)
+        self.assertEqual(0, daemon.stop(timeout=15))
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(any(_alive(pid) for pid in children))
+        self.assertIn("nova-api listening on 127.0.0.1:%d with 2 worker processes" % port,
+                      daemon.output())
