@@ -236,6 +236,20 @@ class FaultTest(unittest.TestCase):
         errors = self.flushLoggedErrors(RuntimeError)
         self.assertLessEqual(len(errors), 1)
 
+    async def test_unrenderable_body_is_a_500_fault(self):
+        reply = await self.api.request("GET", "/v2.1/unserialisable")
+        self.assertEqual(500, reply.code)
+        self.assertEqual({"computeFault": {"code": 500, "message": GENERIC_500}}, reply.json)
+        self.flushLoggedErrors()
+
+    async def test_public_is_per_method(self):
+        reply = await self.api.request("GET", "/v2.1/mixed", token=None)
+        self.assertEqual((200, {"context": False}), (reply.code, reply.json))
+        reply = await self.api.request("POST", "/v2.1/mixed", token=None, body={})
+        self.assertEqual(401, reply.code)
+        reply = await self.api.request("POST", "/v2.1/mixed", body={})
+        self.assertEqual((200, {"context": True}), (reply.code, reply.json))
+
     async def test_over_limit_with_retry_after(self):
         reply = await self.api.request("GET", "/v2.1/busy")
         self.assertEqual(413, reply.code)

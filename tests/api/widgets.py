@@ -163,3 +163,25 @@ async def gone(req):
 @routes.post("/gadgets", min_version="2.2", status=201)
 async def create_gadget(req):
     return {"gadget": {"version": str(req.api_version)}}
+
+
+@routes.get("/unserialisable")
+async def unserialisable(req):
+    return {"loop": _Loop()}
+
+
+class _Loop:
+    """An object JSON cannot render (a handler bug, not bad input)."""
+
+    def __iter__(self):
+        raise RuntimeError("no")
+
+
+@routes.get("/mixed", public=True)
+async def mixed_public(req):
+    return {"context": req.context is not None}
+
+
+@routes.post("/mixed")
+async def mixed_private(req):
+    return {"context": req.context is not None}

@@ -461,11 +461,13 @@ class ComputeApp:
             response = result if isinstance(result, Response) else Response(result)
             if response.status is None:
                 response.status = status
+            data = self._render(response)
         except Exception as e:
             fault = faults.from_exception(e, where="%s %s" % (req.method, request.uri))
             response = Response(fault.body(), fault.code, {
                 "Content-Type": faults.CONTENT_TYPE, **fault.headers})
-        body = self._write_head(req, mount, response)
+            data = self._render(response)
+        body = self._write_head(req, mount, response, data)
         LOG.info('%(addr)s "%(method)s %(uri)s" status: %(status)s len: %(len)s '
                  'microversion: %(version)s time: %(time).6f',
                  {"addr": getattr(request.getClientAddress(), "host", "-"),
@@ -479,13 +481,13 @@ class ComputeApp:
                       routing_error: Exception | None) -> tuple[Any, int]:
         if getattr(req.http, "body_too_large", False):
             raise exception.RequestBodyTooLarge()
-        if not mount.public:
-            req.context = await self._authenticate(req)
-        if routing_error is not None:
-            raise routing_error
         endpoint = mount.endpoints.get(req.method)
         if endpoint is None and req.method == "HEAD":
             endpoint = mount.endpoints.get("GET")
+        if not (endpoint.public if endpoint is not None else mount.public):
+            req.context = await self._authenticate(req)
+        if routing_error is not None:
+            raise routing_error
         if endpoint is None:
             raise faults.HTTPError(404)
         if not mount.prefix:
@@ -550,7 +552,21 @@ class ComputeApp:
         except (ValueError, TypeError, RecursionError):
             raise exception.MalformedRequestBody() from None
 
-    def _write_head(self, req: APIRequest, mount: Mount, response: Response) -> bytes:
+    @staticmethod
+    def _render(response: Response) -> bytes:
+        """The body's bytes (JSON unless bytes already); sets the JSON content type."""
+        body = response.body
+        if response.status == 204 or body is None:
+            return b""
+        if isinstance(body, bytes):
+            return body
+        data = jsonutils.dump_as_bytes(body)
+        if not any(name.lower() == "content-type" for name in response.headers):
+            response.headers["Content-Type"] = "application/json"
+        return data
+
+    def _write_head(self, req: APIRequest, mount: Mount, response: Response,
+                    data: bytes) -> bytes:
         http = req.http
         http.defaultContentType = None
         http.setResponseCode(response.status)
@@ -567,16 +583,8 @@ class ComputeApp:
             headers.addRawHeader(b"Vary", api_version.HEADER.encode("latin-1"))
             headers.addRawHeader(b"Vary", api_version.LEGACY_HEADER.encode("latin-1"))
         for name, value in response.headers.items():
-            headers.setRawHeaders(name.encode("latin-1"), [str(value).encode("latin-1")])
-        body = response.body
-        if response.status == 204 or body is None:
-            data = b""
-        elif isinstance(body, bytes):
-            data = body
-        else:
-            if not headers.hasHeader(b"content-type"):
-                headers.setRawHeaders(b"content-type", [b"application/json"])
-            data = jsonutils.dump_as_bytes(body)
+            headers.setRawHeaders(name.encode("latin-1", "replace"),
+                                  [str(value).encode("latin-1", "replace")])
         if response.status != 204:
             # Known length rather than chunks, as Nova answers.
             headers.setRawHeaders(b"content-length", [b"%d" % len(data)])
