@@ -92,6 +92,15 @@ class MicroversionTest(unittest.TestCase):
             "GET", "/v2.1/widgets", headers={"OpenStack-API-Version": "compute 2.35"})
         self.assertEqual("index_v235", reply.json["handler"])
 
+    async def test_supports(self):
+        for version, expected in (("2.1", (False, False)), ("2.10", (False, True)),
+                                  ("2.20", (False, True)), ("2.21", (False, False)),
+                                  ("2.47", (True, False)), ("2.93", (True, False))):
+            reply = await self.api.request(
+                "GET", "/v2.1/whoami", headers={"OpenStack-API-Version": "compute " + version})
+            self.assertEqual(expected, (reply.json["supports_2_47"],
+                                        reply.json["supports_2_10_to_2_20"]), version)
+
     async def test_one_handler_two_statuses(self):
         for version, status in (("2.1", 200), ("2.2", 201), ("2.93", 201)):
             reply = await self.api.request(

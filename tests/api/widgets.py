@@ -120,7 +120,8 @@ async def whoami(req):
             "request_id": context.request_id,
             "global_request_id": context.global_request_id,
             "url_project_id": req.project_id, "version": str(req.api_version),
-            "legacy": req.is_legacy_v2}
+            "legacy": req.is_legacy_v2, "supports_2_47": req.supports("2.47"),
+            "supports_2_10_to_2_20": req.supports("2.10", "2.20")}
 
 
 @routes.get("/boom")

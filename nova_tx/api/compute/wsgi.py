@@ -265,6 +265,12 @@ class APIRequest:
     def conf(self):
         return self.app.conf
 
+    def supports(self, min_version: str, max_version: str | None = None) -> bool:
+        """Whether the request's microversion is in the range (Nova's
+        ``api_version_request.is_supported``), for behaviour that changes inside one
+        handler: ``if req.supports("2.47"): ...``."""
+        return self.api_version.matches(min_version, max_version)
+
     @property
     def schema_version(self) -> api_version.APIVersionRequest:
         """The version request schemas are chosen by: "2.0" on the legacy endpoint."""
