@@ -438,3 +438,69 @@ class ActionsAndRecoveryTests(unittest.TestCase):
         status, _, _ = await again.request("PUT", f"/v2/images/{image['id']}/file",
                                            raw=b"whole", headers=OCTET)
         self.assertEqual(204, status)
+
+
+class MemberTests(unittest.TestCase):
+    """Sharing a ``shared`` image with another project, as Glance's members API."""
+
+    async def setUp(self):
+        self.server = ImageServer(self)
+        await self.server.start()
+        self.call = self.server.request
+
+    async def names(self, token, query=""):
+        status, _, body = await self.call("GET", "/v2/images" + query, token=token)
+        self.assertEqual(200, status, body)
+        return sorted(i["name"] for i in body["images"] if i["name"] != SEED_NAME)
+
+    async def test_share_accept_reject_remove(self):
+        _, _, image = await self.call("POST", "/v2/images", {"name": "to-share"},
+                                      token=ALICE)
+        path = f"/v2/images/{image['id']}/members"
+        status, _, member = await self.call("POST", path, {"member": "project-b"},
+                                            token=ALICE)
+        self.assertEqual(200, status, member)
+        self.assertEqual(("project-b", "pending", image["id"]),
+                         (member["member_id"], member["status"], member["image_id"]))
+        status, _, _ = await self.call("POST", path, {"member": "project-b"}, token=ALICE)
+        self.assertEqual(409, status)
+        status, _, _ = await self.call("POST", path, {"member": "project-c"}, token=BOB)
+        self.assertEqual(403, status)
+        # Pending: shown to the member, not in its default list.
+        status, _, _ = await self.call("GET", f"/v2/images/{image['id']}", token=BOB)
+        self.assertEqual(200, status)
+        self.assertEqual([], await self.names(BOB))
+        self.assertEqual(["to-share"], await self.names(BOB, "?member_status=pending"))
+        status, _, _ = await self.call("PUT", path + "/project-b", {"status": "accepted"},
+                                       token=ALICE)
+        self.assertEqual(403, status)
+        status, _, member = await self.call("PUT", path + "/project-b",
+                                            {"status": "accepted"}, token=BOB)
+        self.assertEqual((200, "accepted"), (status, member["status"]))
+        self.assertEqual(["to-share"], await self.names(BOB))
+        self.assertEqual(["to-share"], await self.names(BOB, "?visibility=shared"))
+        status, _, body = await self.call("GET", path, token=BOB)
+        self.assertEqual(["project-b"], [m["member_id"] for m in body["members"]])
+        status, _, _ = await self.call("PUT", path + "/project-b", {"status": "maybe"},
+                                       token=BOB)
+        self.assertEqual(400, status)
+        status, _, _ = await self.call("PUT", path + "/project-b", {"status": "rejected"},
+                                       token=BOB)
+        self.assertEqual([], await self.names(BOB))
+        # A member cannot change the image; the owner removes the member.
+        status, _, _ = await self.call(
+            "PATCH", f"/v2/images/{image['id']}",
+            [{"op": "replace", "path": "/name", "value": "x"}], token=BOB,
+            headers={"content-type": "application/openstack-images-v2.1-json-patch"})
+        self.assertEqual(403, status)
+        status, _, _ = await self.call("DELETE", path + "/project-b", token=ALICE)
+        self.assertEqual(204, status)
+        status, _, _ = await self.call("GET", f"/v2/images/{image['id']}", token=BOB)
+        self.assertEqual(404, status)
+        # Only shared images have members.
+        _, _, private = await self.call("POST", "/v2/images", {"name": "p",
+                                                               "visibility": "private"},
+                                        token=ALICE)
+        status, _, _ = await self.call("POST", f"/v2/images/{private['id']}/members",
+                                       {"member": "project-b"}, token=ALICE)
+        self.assertEqual(403, status)

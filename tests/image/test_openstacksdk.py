@@ -57,6 +57,14 @@ class OpenStackSDKImageTests(unittest.TestCase):
         self.assertEqual(["t1"], conn.image.get_image(image.id).tags)
         other = connect(self.server.url, "bob:project-b")
         self.assertIsNone(other.image.find_image("renamed"))
+        # Shared with project-b, which accepts.
+        conn.image.add_member(image, member_id="project-b")
+        other.image.update_member("project-b", image.id, status="accepted")
+        self.assertEqual(["renamed"], [i.name for i in other.image.images(
+            visibility="shared")])
+        self.assertEqual(["accepted"], [m.status for m in conn.image.members(image)])
+        conn.image.remove_member("project-b", image.id)
+        self.assertIsNone(other.image.find_image("renamed"))
         conn.image.delete_image(image)
         self.assertIsNone(conn.image.find_image(image.id))
         conn.close()

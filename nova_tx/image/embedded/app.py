@@ -54,7 +54,8 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
 #: List filters on columns (``name=in:a,b`` accepted).
 COLUMN_FILTERS = ("id", "name", "status", "owner", "disk_format", "container_format")
-IGNORED_FILTERS = ("member_status", "created_at", "updated_at")
+IGNORED_FILTERS = ("created_at", "updated_at")
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
                      r"[0-9a-fA-F]{12}$")
 
@@ -253,13 +254,18 @@ class ImageStoreAPI:
         params: dict[str, Any] = {
             "visibility": None, "columns": {}, "properties": {}, "tags": [],
             "size_min": None, "size_max": None, "os_hidden": False,
-            "sort": self._sort(query), "marker": None, "limit": self._limit(query)}
+            "sort": self._sort(query), "marker": None, "limit": self._limit(query),
+            "member_status": "accepted"}
         for name, values in query.items():
             value = values[-1]
             if name in ("limit", "sort", "sort_key", "sort_dir"):
                 continue
             if name == "marker":
                 params["marker"] = value
+            elif name == "member_status":
+                if value not in (*MEMBER_STATUSES, "all"):
+                    raise errors.BadRequest(f"Invalid status value: {value}")
+                params["member_status"] = value
             elif name == "visibility":
                 if value not in (*VISIBILITIES, "all"):
                     raise errors.BadRequest(f"Invalid visibility value: {value}")
@@ -403,6 +409,74 @@ class ImageStoreAPI:
         else:
             raise errors.NotFound(f"Tag {tag} not found")
         await self.store.save(image)
+        request.setResponseCode(204)
+        return b""
+
+    # -- members ---------------------------------------------------------------------
+
+    @app.route("/v2/images/<image_id>/members", methods=["GET"])
+    async def list_members(self, request: IRequest, image_id: str) -> bytes:
+        context = await authenticate(self.authenticator, request)
+        image = await self.store.get_visible(context, image_id)
+        members = await self.store.list_members(image_id)
+        if not image.owned_by(context):
+            members = [m for m in members if m["member_id"] == context.project_id]
+        return json_body(request, 200, {"members": members,
+                                        "schema": "/v2/schemas/members"})
+
+    @app.route("/v2/images/<image_id>/members", methods=["POST"])
+    async def add_member(self, request: IRequest, image_id: str) -> bytes:
+        context = await authenticate(self.authenticator, request)
+        image = await self._owned(context, image_id, "add_member")
+        try:
+            body = read_json(request)
+        except ValueError:
+            raise errors.BadRequest("Malformed JSON in request body.") from None
+        if not isinstance(body, dict) or not isinstance(body.get("member"), str) \
+                or not body["member"]:
+            raise errors.BadRequest("Member to be added not specified")
+        if image.visibility != "shared":
+            raise errors.Forbidden(f"Only shared images have members. Image {image_id} "
+                                   f"is {image.visibility}.")
+        member = await self.store.add_member(image_id, body["member"])
+        return json_body(request, 200, member)
+
+    async def _membership(self, request: IRequest, image_id: str, member_id: str):
+        context = await authenticate(self.authenticator, request)
+        image = await self.store.get_visible(context, image_id)
+        if not image.owned_by(context) and member_id != context.project_id:
+            raise errors.NotFound(f"{member_id} is not a member of image {image_id}.")
+        return context, image, await self.store.get_member(image_id, member_id)
+
+    @app.route("/v2/images/<image_id>/members/<member_id>", methods=["GET"])
+    async def show_member(self, request: IRequest, image_id: str, member_id: str) -> bytes:
+        _, _, member = await self._membership(request, image_id, member_id)
+        return json_body(request, 200, member)
+
+    @app.route("/v2/images/<image_id>/members/<member_id>", methods=["PUT"])
+    async def update_member(self, request: IRequest, image_id: str, member_id: str
+                            ) -> bytes:
+        context, _, _ = await self._membership(request, image_id, member_id)
+        if member_id != context.project_id:
+            raise errors.Forbidden("You are not permitted to modify 'status' on this "
+                                   "image member.")
+        try:
+            body = read_json(request)
+        except ValueError:
+            raise errors.BadRequest("Malformed JSON in request body.") from None
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in MEMBER_STATUSES:
+            raise errors.BadRequest(f"Invalid status: {status}")
+        return json_body(request, 200,
+                         await self.store.set_member_status(image_id, member_id, status))
+
+    @app.route("/v2/images/<image_id>/members/<member_id>", methods=["DELETE"])
+    async def remove_member(self, request: IRequest, image_id: str, member_id: str
+                            ) -> bytes:
+        context = await authenticate(self.authenticator, request)
+        await self._owned(context, image_id, "delete_member")
+        await self.store.get_member(image_id, member_id)
+        await self.store.remove_member(image_id, member_id)
         request.setResponseCode(204)
         return b""
 

@@ -21,7 +21,13 @@ from nova_tx.db.pool import DBThreadPool
 from nova_tx.db.types import utcnow
 from nova_tx.embedded_web import in_thread, is_admin
 from nova_tx.image.embedded import errors
-from nova_tx.image.embedded.tables import image_properties, image_tags, images, store_facts
+from nova_tx.image.embedded.tables import (
+    image_members,
+    image_properties,
+    image_tags,
+    images,
+    store_facts,
+)
 
 LOG = log.getLogger(__name__)
 
@@ -67,15 +73,19 @@ class Image:
     updated_at: datetime.datetime
     properties: dict[str, str] = dataclasses.field(default_factory=dict)
     tags: list[str] = dataclasses.field(default_factory=list)
+    #: member project -> status (pending, accepted, rejected)
+    members: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: Any, properties: dict[str, str], tags: list[str]) -> Image:
+    def from_row(cls, row: Any, properties: dict[str, str], tags: list[str],
+                 members: dict[str, str] | None = None) -> Image:
         values = {c.name: row._mapping[c.name] for c in images.columns}
-        return cls(**values, properties=properties, tags=tags)
+        return cls(**values, properties=properties, tags=tags, members=members or {})
 
     def visible_to(self, context: RequestContext) -> bool:
         return (is_admin(context) or self.visibility in ("public", "community")
-                or (self.owner is not None and self.owner == context.project_id))
+                or (self.owner is not None and self.owner == context.project_id)
+                or (self.visibility == "shared" and context.project_id in self.members))
 
     def owned_by(self, context: RequestContext) -> bool:
         return is_admin(context) or (self.owner is not None
@@ -94,6 +104,7 @@ def _load(conn: sa.Connection, rows: list) -> list[Image]:
     ids = [row.id for row in rows]
     props: dict[str, dict[str, str]] = {i: {} for i in ids}
     tags: dict[str, list[str]] = {i: [] for i in ids}
+    members: dict[str, dict[str, str]] = {i: {} for i in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for p in conn.execute(sa.select(image_properties).where(
@@ -102,7 +113,11 @@ def _load(conn: sa.Connection, rows: list) -> list[Image]:
         for t in conn.execute(sa.select(image_tags).where(image_tags.c.image_id.in_(chunk))
                               .order_by(image_tags.c.value)):
             tags[t.image_id].append(t.value)
-    return [Image.from_row(row, props[row.id], tags[row.id]) for row in rows]
+        for m in conn.execute(sa.select(image_members).where(
+                image_members.c.image_id.in_(chunk))):
+            members[m.image_id][m.member] = m.status
+    return [Image.from_row(row, props[row.id], tags[row.id], members[row.id])
+            for row in rows]
 
 
 def _get(conn: sa.Connection, image_id: str) -> Image | None:
@@ -110,18 +125,28 @@ def _get(conn: sa.Connection, image_id: str) -> Image | None:
     return _load(conn, [row])[0] if row is not None else None
 
 
-def _visibility_clause(context: RequestContext, visibility: str | None):
+def _visibility_clause(context: RequestContext, visibility: str | None,
+                       member_status: str = "accepted"):
     own = images.c.owner == context.project_id
     admin = is_admin(context)
+    membership = sa.exists().where(image_members.c.image_id == images.c.id,
+                                   image_members.c.member == context.project_id)
+    if member_status != "all":
+        membership = membership.where(image_members.c.status == member_status)
+    shared_with_me = sa.and_(images.c.visibility == "shared", membership)
     if visibility is None:
-        # Glance's default list: public images, and the caller's own of any visibility.
-        return sa.true() if admin else sa.or_(images.c.visibility == "public", own)
+        # Glance's default list: public images, the caller's own of any visibility and
+        # those shared with it that it accepted.
+        return sa.true() if admin else sa.or_(images.c.visibility == "public", own,
+                                               shared_with_me)
     if visibility == "all":
         return sa.true() if admin else sa.or_(
-            images.c.visibility.in_(("public", "community")), own)
+            images.c.visibility.in_(("public", "community")), own, shared_with_me)
     clause = images.c.visibility == visibility
-    if visibility in ("private", "shared") and not admin:
+    if visibility == "private" and not admin:
         clause = sa.and_(clause, own)
+    if visibility == "shared" and not admin:
+        clause = sa.or_(sa.and_(clause, own), shared_with_me)
     return clause
 
 
@@ -235,13 +260,15 @@ class ImageStore:
         return self.pool.do(thd)
 
     def list(self, context: RequestContext, *, visibility: str | None,
+             member_status: str = "accepted",
              columns: dict[str, list[str]], properties: dict[str, str], tags: list[str],
              size_min: int | None, size_max: int | None, os_hidden: bool,
              sort: list[tuple[str, str]], marker: str | None, limit: int):
         """One page of the images visible to the caller; NotFound-marker is BadRequest."""
 
         def thd(conn: sa.Connection) -> list[Image]:
-            query = sa.select(images).where(_visibility_clause(context, visibility))
+            query = sa.select(images).where(
+                _visibility_clause(context, visibility, member_status))
             query = query.where(images.c.os_hidden == os_hidden)
             for name, wanted in columns.items():
                 query = query.where(images.c[name].in_(wanted))
@@ -282,8 +309,50 @@ class ImageStore:
 
         return self.pool.do(thd)
 
+    # -- members ---------------------------------------------------------------------
+
+    def add_member(self, image_id: str, member: str):
+        def thd(conn: sa.Connection) -> dict:
+            if conn.execute(sa.select(image_members).where(
+                    image_members.c.image_id == image_id,
+                    image_members.c.member == member)).first() is not None:
+                raise errors.Conflict(f"Member {member} already exists for image "
+                                      f"{image_id}.")
+            now = utcnow()
+            conn.execute(sa.insert(image_members).values(
+                image_id=image_id, member=member, status="pending", created_at=now,
+                updated_at=now))
+            return _member(conn, image_id, member)
+        return self.pool.do(thd)
+
+    def get_member(self, image_id: str, member: str):
+        return self.pool.do(_member, image_id, member)
+
+    def list_members(self, image_id: str):
+        def thd(conn: sa.Connection) -> list[dict]:
+            return [_member_view(r) for r in conn.execute(sa.select(image_members).where(
+                image_members.c.image_id == image_id).order_by(image_members.c.created_at,
+                                                               image_members.c.member))]
+        return self.pool.do(thd)
+
+    def set_member_status(self, image_id: str, member: str, status: str):
+        def thd(conn: sa.Connection) -> dict:
+            conn.execute(sa.update(image_members).where(
+                image_members.c.image_id == image_id, image_members.c.member == member)
+                .values(status=status, updated_at=utcnow()))
+            return _member(conn, image_id, member)
+        return self.pool.do(thd)
+
+    def remove_member(self, image_id: str, member: str):
+        def thd(conn: sa.Connection) -> None:
+            conn.execute(sa.delete(image_members).where(
+                image_members.c.image_id == image_id, image_members.c.member == member))
+        return self.pool.do(thd)
+
     def delete_record(self, image_id: str):
         def thd(conn: sa.Connection) -> None:
+            conn.execute(sa.delete(image_members).where(
+                image_members.c.image_id == image_id))
             conn.execute(sa.delete(image_properties).where(
                 image_properties.c.image_id == image_id))
             conn.execute(sa.delete(image_tags).where(image_tags.c.image_id == image_id))
@@ -300,6 +369,21 @@ class ImageStore:
 
     def remove_data(self, image_id: str):
         return in_thread(self.reactor, None, _remove, self.data_path(image_id))
+
+
+def _member_view(row: Any) -> dict:
+    return {"image_id": row.image_id, "member_id": row.member, "status": row.status,
+            "created_at": row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updated_at": row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "schema": "/v2/schemas/member"}
+
+
+def _member(conn: sa.Connection, image_id: str, member: str) -> dict:
+    row = conn.execute(sa.select(image_members).where(
+        image_members.c.image_id == image_id, image_members.c.member == member)).first()
+    if row is None:
+        raise errors.NotFound(f"{member} is not a member of image {image_id}.")
+    return _member_view(row)
 
 
 def _write_properties(conn: sa.Connection, image_id: str, properties: dict[str, str]) -> None:
