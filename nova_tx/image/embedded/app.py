@@ -2,10 +2,12 @@
 
 Routes: ``GET /`` and ``/versions``; ``/v2/images`` (list with Glance's filters, sorting
 and paging; create); ``/v2/images/{id}`` (show, JSON-patch update, delete);
-``/v2/images/{id}/file`` (upload, download); ``/v2/images/{id}/tags/{tag}``; and
-``/v2/schemas/image(s)``. Isolation as Glance's defaults: a project sees public and
-community images and its own; admins see and change everything; only admins publicize.
-Image members, the import workflow, locations and stores are not served.
+``/v2/images/{id}/file`` (upload, download); ``/v2/images/{id}/tags/{tag}``;
+``/v2/images/{id}/members[/{member}]``; ``/v2/images/{id}/actions/(de|re)activate``;
+``/v2/schemas/image(s)`` and ``/v2/info/import|stores``. Isolation as Glance's
+defaults: a project sees public and community images, its own and those shared with
+it; admins see and change everything; only admins publicize. The import workflow,
+locations and multiple stores are not served.
 """
 from __future__ import annotations
 
