@@ -5,8 +5,9 @@
 and for the rows asked for, the fitted ``InstanceNUMATopology``: the same object
 ``nova_tx.virt.hardware.numa_fit_instance_to_host`` returns for that host (same host
 cells, pinning, page sizes and emulator pCPU). ``fit_host`` is the one-host form with
-the reference's signature, for the compute claim; ``filter_hosts`` is the
-NUMATopologyFilter decision over many rows.
+the reference's signature and ``claim`` the compute claim built on it (the accounting
+itself is ``numa_usage``'s); ``filter_hosts`` is the NUMATopologyFilter decision over
+many rows.
 
 The reference (``nova_tx.virt.numa_fit``) answers instead of the kernel, with the same
 results, only:
@@ -19,6 +20,7 @@ results, only:
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
@@ -27,14 +29,14 @@ import numpy as np
 
 from nova_tx.objects import numa as obj
 from nova_tx.scheduler.host_arrays import HostArrays
-from nova_tx.virt import numa_fit, pci_affinity
+from nova_tx.virt import numa_fit, numa_usage, pci_affinity
 
 try:
     from nova_tx._speedups import numa_kernel as _kernel
 except ImportError:  # pragma: no cover - exercised by forcing _kernel to None
     _kernel = None
 
-__all__ = ["FitRequest", "FitResult", "filter_hosts", "fit_host", "fit_hosts",
+__all__ = ["FitRequest", "FitResult", "claim", "filter_hosts", "fit_host", "fit_hosts",
            "kernel_available"]
 
 LOG = logging.getLogger(__name__)
@@ -271,6 +273,9 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
             fitted[row] = _decode(guest, arrays.topologies[row], cells[i], pages[i], pins[i],
                                   reserved[i])
     fallback = np.flatnonzero(arrays.fallback[rows]) if len(rows) else []
+    if len(fallback):
+        LOG.debug("%d host(s) beyond the kernel's layout fitted by the reference",
+                  len(fallback))
     for i in fallback:
         row = int(rows[i])
         got = fitted[row] if row in fitted else _reference_fit(request, arrays, row)
@@ -289,6 +294,24 @@ def fit_host(host: obj.NUMATopology | None, guest: obj.InstanceNUMATopology | No
     arrays = HostArrays.from_topologies([host], [pci_pools])
     request = FitRequest(guest, limits, list(pci_requests or ()), pack)
     return fit_hosts(request, arrays, hosts=(), want_details_for=(0,)).fitted[0]
+
+
+def claim(host: obj.NUMATopology, requested: obj.InstanceNUMATopology | None,
+          limits: obj.NUMATopologyLimits | None = None,
+          pci_requests: Sequence[obj.InstancePCIRequest] | None = None,
+          pci_pools: Sequence[obj.PciDevicePool] | None = None,
+          pack: bool = False,
+          ) -> tuple[obj.InstanceNUMATopology | None, obj.NUMATopology] | None:
+    """``hardware.claim`` with the fit done by the kernel: (fitted guest, new host) or None.
+
+    A guest without a NUMA topology claims nothing: (None, an unchanged copy).
+    """
+    if requested is None:
+        return None, copy.deepcopy(host)
+    fitted = fit_host(host, requested, limits, pci_requests, pci_pools, pack)
+    if fitted is None:
+        return None
+    return fitted, numa_usage.numa_usage_from_instance_numa(host, fitted)
 
 
 def filter_hosts(request: FitRequest, arrays: HostArrays, flavor: obj.Flavor,

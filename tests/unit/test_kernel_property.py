@@ -216,7 +216,7 @@ class KernelEqualsReferenceTests(SynchronousTestCase):
         if not kernel.kernel_available():
             self.skipTest("the compiled kernel is not built")
 
-    @settings(max_examples=4400, **SETTINGS)
+    @settings(max_examples=4200, **SETTINGS)
     @given(hosts(), guests(), st.booleans(), limits_strategy, pci())
     def test_one_host(self, host, guest, pack, limits, pci_args):
         requests, pools = pci_args
@@ -333,3 +333,17 @@ class SetSearchEqualsReferenceTests(SynchronousTestCase):
                                                       pack)
         actual = kernel.fit_host(host, guest, limits, requests, pools, pack)
         self.assertEqual(actual, expected)
+
+
+class ClaimEqualsReferenceTests(SynchronousTestCase):
+    def setUp(self):
+        if not kernel.kernel_available():
+            self.skipTest("the compiled kernel is not built")
+
+    @settings(max_examples=200, **SETTINGS)
+    @given(hosts(), st.one_of(st.none(), guests()), st.booleans())
+    def test_claim(self, host, guest, pack):
+        """``kernel.claim`` accounts exactly what ``hardware.claim`` does."""
+        limits = NUMATopologyLimits(4.0, 1.0)
+        self.assertEqual(kernel.claim(host, guest, limits, pack=pack),
+                         hardware.claim(host, guest, limits, pack=pack))
