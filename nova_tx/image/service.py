@@ -52,7 +52,8 @@ class ImageStoreService(NovaService):
             limit_max=options.image_api_limit_max)
         site = server.Site(self.api.resource())
         site.displayTracebacks = False
-        site.requestFactory = spooling_request_factory(options.image_dir)
+        site.requestFactory = spooling_request_factory(options.image_dir,
+                                                       options.image_size_cap)
         self.listener = internet.TCPServer(options.image_port, site,
                                            interface=options.image_listen)
         self.listener.setName("image")

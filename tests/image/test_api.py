@@ -504,3 +504,33 @@ class MemberTests(unittest.TestCase):
         status, _, _ = await self.call("POST", f"/v2/images/{private['id']}/members",
                                        {"member": "project-b"}, token=ALICE)
         self.assertEqual(403, status)
+
+
+class SpooledSizeCapTests(unittest.TestCase):
+
+    async def test_too_large_bodies_are_not_kept(self):
+        import io
+
+        import treq
+        from twisted.web.client import FileBodyProducer
+        from twisted.web.iweb import UNKNOWN_LENGTH
+
+        server = ImageServer(self, image_size_cap=200_000)
+        await server.start()
+        for chunked in (False, True):
+            _, _, image = await server.request("POST", "/v2/images", {
+                "name": "big", "disk_format": "raw", "container_format": "bare"})
+            body = FileBodyProducer(io.BytesIO(os.urandom(300_000)))
+            if chunked:
+                body.length = UNKNOWN_LENGTH
+            response = await treq.put(
+                f"{server.url}/v2/images/{image['id']}/file", data=body,
+                headers={"x-auth-token": ["admin:admin-project"],
+                         "content-type": ["application/octet-stream"],
+                         "accept": ["application/json"]}, persistent=False)
+            await response.content()
+            self.assertEqual(413, response.code, chunked)
+            _, _, image = await server.request("GET", f"/v2/images/{image['id']}")
+            self.assertEqual("queued", image["status"])
+        self.assertEqual([], [n for n in os.listdir(server.image_dir)
+                              if n != SEED_ID])

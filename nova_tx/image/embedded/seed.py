@@ -64,7 +64,8 @@ async def seed_store(store, size_cap: int) -> bool:
         values, properties, data = seed_image()
         await store.create(values, properties, [])
         await store.set_status(SEED_ID, "saving", expect=("queued",))
-        info = await store.write_data(SEED_ID, data, size_cap)
+        # The cap is for uploads; the seed is ours.
+        info = await store.write_data(SEED_ID, data, max(size_cap, DISK_SIZE))
         await store.set_status(SEED_ID, "active", expect=("saving",), data=info)
         added = True
     await store.set_fact("seeded", "1")

@@ -19,6 +19,7 @@ from twisted.web import server
 
 from nova_tx import log
 from nova_tx.embedded_web import in_thread
+from nova_tx.image.embedded import errors
 
 LOG = log.getLogger(__name__)
 
@@ -31,8 +32,11 @@ LOW_WATER = 2 * 1024 * 1024
 class ThreadedSpool:
     """A write-only file during the upload, a readable one (from threads) after."""
 
-    def __init__(self, reactor: Any, directory: str | None, transport: Any = None):
+    def __init__(self, reactor: Any, directory: str | None, transport: Any = None, *,
+                 limit: int | None = None):
         self._reactor = reactor
+        #: Bytes kept at most; beyond, the rest is dropped and ready() fails.
+        self._limit = limit
         self._directory = directory
         self._transport = transport
         self._file: Any = None
@@ -49,12 +53,22 @@ class ThreadedSpool:
         if self._error is not None or self.closed:
             return
         self._size += len(data)
+        if self._limit is not None and self._size > self._limit:
+            self.refuse(errors.RequestEntityTooLarge(
+                f"Image exceeds the storage quota: {self._limit} bytes at most"))
+            return
         self._pending += len(data)
         if self._pending > HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pauseProducing()
         self._last.addCallback(lambda _: in_thread(self._reactor, None, self._write, data))
         self._last.addCallbacks(self._written, self._failed, callbackArgs=(len(data),))
+
+    def refuse(self, error: BaseException) -> None:
+        """Keep nothing more; :meth:`ready` fails with ``error``."""
+        if self._error is None:
+            self._error = error
+        self._resume()
 
     def tell(self) -> int:
         return self._size
@@ -130,6 +144,7 @@ class SpoolingRequest(server.Request):
     """A twisted.web request whose large bodies go to a ThreadedSpool."""
 
     spool_directory: str | None = None
+    size_cap: int | None = None
 
     def gotLength(self, length: int | None) -> None:
         if length is not None and length < MEMORY_LIMIT:
@@ -138,9 +153,17 @@ class SpoolingRequest(server.Request):
         from twisted.internet import reactor
 
         transport = getattr(self.channel, "transport", None)
-        self.content = ThreadedSpool(reactor, self.spool_directory, transport)
+        self.content = ThreadedSpool(reactor, self.spool_directory, transport,
+                                     limit=self.size_cap)
+        if length is not None and self.size_cap is not None and length > self.size_cap:
+            # Said too large up front: nothing of it is written.
+            self.content.refuse(errors.RequestEntityTooLarge(
+                f"Image exceeds the storage quota: {self.size_cap} bytes at most"))
 
 
-def spooling_request_factory(directory: str) -> type[SpoolingRequest]:
-    """A request class spooling into ``directory`` (a Site's ``requestFactory``)."""
-    return type("ImageUploadRequest", (SpoolingRequest,), {"spool_directory": directory})
+def spooling_request_factory(directory: str, size_cap: int | None = None
+                             ) -> type[SpoolingRequest]:
+    """A request class spooling into ``directory`` (a Site's ``requestFactory``),
+    keeping ``size_cap`` bytes at most."""
+    return type("ImageUploadRequest", (SpoolingRequest,),
+                {"spool_directory": directory, "size_cap": size_cap})
