@@ -160,6 +160,7 @@ class FileSender:
                 self._request.write(data)
                 sent += len(data)
         finally:
-            self._request.unregisterProducer()
+            if getattr(self._request, "channel", None) is not None:
+                self._request.unregisterProducer()  # not when the client went away
             self._reactor.callInThread(f.close)
         return sent

@@ -534,3 +534,44 @@ class SpooledSizeCapTests(unittest.TestCase):
             self.assertEqual("queued", image["status"])
         self.assertEqual([], [n for n in os.listdir(server.image_dir)
                               if n != SEED_ID])
+
+
+class DownloadInterruptedTests(unittest.TestCase):
+
+    async def test_client_going_away_mid_download(self):
+        from twisted.internet import defer, protocol, reactor, task
+
+        server = ImageServer(self)
+        await server.start()
+        _, _, image = await server.request("POST", "/v2/images", {
+            "name": "big", "disk_format": "raw", "container_format": "bare"})
+        data = os.urandom(16 * 1024 * 1024)
+        status, _, _ = await server.request("PUT", f"/v2/images/{image['id']}/file",
+                                            raw=data, headers=OCTET)
+        self.assertEqual(204, status)
+
+        class Impatient(protocol.Protocol):
+            received = 0
+
+            def connectionMade(self):
+                self.transport.write(
+                    f"GET /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n"
+                    "X-Auth-Token: admin:admin-project\r\n\r\n".encode())
+
+            def dataReceived(self, chunk):
+                self.received += len(chunk)
+                if self.received > 1024 * 1024:
+                    self.transport.abortConnection()
+
+            def connectionLost(self, reason):
+                done.callback(self.received)
+
+        done = defer.Deferred()
+        await protocol.ClientCreator(reactor, Impatient).connectTCP(
+            "127.0.0.1", server.service.port)
+        received = await done
+        self.assertLess(received, len(data))
+        await task.deferLater(reactor, 0.1)
+        # The store still serves it whole.
+        status, _, content = await server.request("GET", f"/v2/images/{image['id']}/file")
+        self.assertEqual((200, data), (status, content))
