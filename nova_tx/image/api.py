@@ -92,3 +92,37 @@ class IImageAPI(Interface):
 
     async def delete(context: RequestContext, image_id: str) -> None:
         """Delete the image and its data."""
+
+
+#: Nova's ``image.glance.IMAGE_ATTRIBUTES``: what its internal image dict keeps at the
+#: top level; everything else of a v2 image goes to ``properties``.
+IMAGE_ATTRIBUTES = ("size", "disk_format", "owner", "container_format", "status", "id",
+                    "name", "created_at", "updated_at", "deleted", "deleted_at",
+                    "checksum", "min_disk", "min_ram", "is_public", "direct_url",
+                    "locations")
+_OMITTED = ("self", "schema", "protected", "virtual_size", "file", "tags", "visibility",
+            "os_hidden", "os_hash_algo", "os_hash_value", "stores")
+
+
+def to_nova_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A Glance v2 image in the form Nova's ``image.glance`` hands to the rest of Nova
+    (``_translate_from_glance``): ``is_public``, ``deleted``, timestamps as datetimes
+    and the extra properties under ``properties``."""
+    import datetime
+
+    def when(value: Any) -> Any:
+        if isinstance(value, str):
+            return datetime.datetime.strptime(value.rstrip("Z").split(".")[0],
+                                              "%Y-%m-%dT%H:%M:%S")
+        return value
+
+    nova = {name: image.get(name) for name in IMAGE_ATTRIBUTES}
+    nova["is_public"] = image.get("visibility") == "public"
+    nova["deleted"] = False
+    nova["deleted_at"] = None
+    for name in ("created_at", "updated_at"):
+        nova[name] = when(nova[name])
+    nova["locations"] = image.get("locations") or []
+    nova["properties"] = {k: v for k, v in image.items()
+                          if k not in IMAGE_ATTRIBUTES and k not in _OMITTED}
+    return nova

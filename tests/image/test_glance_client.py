@@ -128,3 +128,21 @@ class GlanceClientTests(unittest.TestCase):
         glance = GlanceImageAPI(conf)
         self.addCleanup(glance.close)
         self.assertEqual(SEED_ID, (await glance.get(ALICE, SEED_ID))["id"])
+
+
+class NovaImageFormTests(unittest.SynchronousTestCase):
+
+    def test_to_nova_image(self):
+        import datetime
+
+        nova = api.to_nova_image({
+            "id": "i", "name": "n", "status": "active", "visibility": "public",
+            "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:04:06Z",
+            "hw_disk_bus": "scsi", "tags": ["t"], "self": "/v2/images/i", "size": 3,
+            "min_disk": 1, "min_ram": 0, "disk_format": "raw", "container_format": "bare",
+            "checksum": "c", "owner": "p", "os_hash_algo": "sha512"})
+        self.assertEqual({"hw_disk_bus": "scsi"}, nova["properties"])
+        self.assertTrue(nova["is_public"])
+        self.assertFalse(nova["deleted"])
+        self.assertEqual(datetime.datetime(2026, 1, 2, 3, 4, 5), nova["created_at"])
+        self.assertEqual(("i", 3, "raw"), (nova["id"], nova["size"], nova["disk_format"]))
