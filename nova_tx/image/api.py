@@ -126,3 +126,10 @@ def to_nova_image(image: dict[str, Any]) -> dict[str, Any]:
     nova["properties"] = {k: v for k, v in image.items()
                           if k not in IMAGE_ATTRIBUTES and k not in _OMITTED}
     return nova
+
+
+def make_image_api(conf: Any, *, reactor: Any = None) -> Any:
+    """The image port's adapter for ``conf`` ([glance] and ``[embedded]``)."""
+    from nova_tx.image.glance import GlanceImageAPI
+
+    return GlanceImageAPI(conf, reactor=reactor)

@@ -206,3 +206,10 @@ def vif_from_port(port: dict, network: dict, subnets: dict[str, dict], *,
                      "tunneled": network.get("provider:network_type") in TUNNELED_TYPES},
         },
     }
+
+
+def make_network_api(conf: Any, *, reactor: Any = None) -> Any:
+    """The network port's adapter for ``conf`` ([neutron] and ``[embedded]``)."""
+    from nova_tx.network.neutron import NeutronNetworkAPI
+
+    return NeutronNetworkAPI(conf, reactor=reactor)
