@@ -216,7 +216,7 @@ class KernelEqualsReferenceTests(SynchronousTestCase):
         if not kernel.kernel_available():
             self.skipTest("the compiled kernel is not built")
 
-    @settings(max_examples=4200, **SETTINGS)
+    @settings(max_examples=4600, **SETTINGS)
     @given(hosts(), guests(), st.booleans(), limits_strategy, pci())
     def test_one_host(self, host, guest, pack, limits, pci_args):
         requests, pools = pci_args
@@ -236,7 +236,7 @@ class KernelEqualsReferenceTests(SynchronousTestCase):
         actual = kernel.fit_host(host, guest, limits, requests, pools, pack)
         self.assertEqual(actual, expected)
 
-    @settings(max_examples=1200, **SETTINGS)
+    @settings(max_examples=800, **SETTINGS)
     @given(st.lists(st.tuples(st.one_of(st.none(), hosts()), pci(),
                               st.sampled_from([1.0, 4.0, 16.0]), st.sampled_from([1.0, 1.5])),
                     min_size=1, max_size=6),
