@@ -110,3 +110,104 @@ class CompanionDaemonTests(unittest.TestCase):
         self.assertEqual((200, "v2.0"), (status, body["versions"][0]["id"]))
         self.assertEqual(-signal.SIGTERM, daemon.stop(timeout=10))
         self.assertIn("nova-tx-network stopped", daemon.output())
+
+
+KEYSTONE_CONF = """\
+[DEFAULT]
+state_path = {state}
+[api]
+auth_strategy = keystone
+[embedded]
+identity_listen = 127.0.0.1
+identity_port = {identity}
+identity_endpoint_host = 127.0.0.1
+identity_users = admin:adminpw:admin:admin,demo:demopw:demo:member,nova:novapw:service:admin+service
+identity_catalog = image=http://127.0.0.1:{image},network=http://127.0.0.1:{network}
+image_listen = 127.0.0.1
+image_port = {image}
+network_listen = 127.0.0.1
+network_port = {network}
+[keystone_authtoken]
+auth_type = password
+auth_url = http://127.0.0.1:{identity}/v3
+www_authenticate_uri = http://127.0.0.1:{identity}
+username = nova
+password = novapw
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+"""
+
+CLOUDS = """\
+clouds:
+  demo:
+    auth: {{auth_url: "http://127.0.0.1:{identity}/v3", username: demo, password: demopw,
+            project_name: demo, user_domain_name: Default, project_domain_name: Default}}
+    auth_type: password
+    region_name: RegionOne
+    interface: public
+    identity_api_version: 3
+"""
+
+
+def free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class KeystoneCatalogDaemonTests(unittest.TestCase):
+    """nova-tx-identity, nova-tx-image and nova-tx-network as processes; the client
+    logs in with a password and finds the image and network services in the catalog
+    (version discovery included), as with the all-in-one."""
+
+    def test_openstackclient_through_the_catalog(self):
+        for program in ("openstack", "nova-tx-identity", "nova-tx-image",
+                        "nova-tx-network"):
+            if not os.path.exists(os.path.join(BIN, program)):
+                raise unittest.SkipTest(f"{program} is not installed")
+        identity, image, network = free_ports(3)
+        path = write_config(self, "")
+        directory = os.path.dirname(path)
+        with open(path, "w") as f:
+            f.write(KEYSTONE_CONF.format(state=os.path.join(directory, "var"),
+                                         identity=identity, image=image, network=network))
+        clouds = os.path.join(directory, "clouds.yaml")
+        with open(clouds, "w") as f:
+            f.write(CLOUDS.format(identity=identity))
+        for program in ("nova-tx-identity", "nova-tx-image", "nova-tx-network"):
+            Daemon(self, program, ["--config-file", path]).wait_for(f"{program} started")
+
+        def openstack(*args: str) -> str:
+            result = subprocess.run(
+                [os.path.join(BIN, "openstack"), "--os-cloud", "demo", *args],
+                capture_output=True, text=True, timeout=120,
+                env=dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds))
+            self.assertEqual(0, result.returncode, result.stderr)
+            return result.stdout
+
+        data = os.urandom(512 * 1024)
+        source = os.path.join(directory, "disk.img")
+        with open(source, "wb") as f:
+            f.write(data)
+        self.assertEqual("active", openstack(
+            "image", "create", "--file", source, "--disk-format", "raw",
+            "--container-format", "bare", "mine", "-f", "value", "-c", "status").strip())
+        target = os.path.join(directory, "saved.img")
+        openstack("image", "save", "--file", target, "mine")
+        with open(target, "rb") as f:
+            self.assertEqual(data, f.read())
+        self.assertIn("nova-tx-tiny", openstack("image", "list"))
+        self.assertIn("private", openstack("network", "list"))
+        openstack("network", "create", "mine")
+        openstack("subnet", "create", "--network", "mine", "--subnet-range",
+                  "10.40.0.0/24", "mine")
+        self.assertIn("10.40.0.2", openstack("port", "create", "--network", "mine",
+                                             "mine"))
+        self.assertIn("default", openstack("security", "group", "list"))
