@@ -166,7 +166,9 @@ class HostArrays:
         for name, dtype in _POOL_FIELDS:
             setattr(self, name, np.zeros(0, dtype=dtype))
         self.pool_kinds: list[obj.PciDevicePool] = []
-        self.pool_list: list[obj.PciDevicePool] = []
+        # The pool objects, aligned with the table (an object array): for specs that
+        # match on a pool's own numa_node or count, which kinds do not capture.
+        self.pool_list = np.zeros(0, dtype=object)
         self._kind_index: dict[tuple, int] = {}
         self.physnet_masks: dict[str, np.ndarray] = {}
         self.topologies: list[obj.NUMATopology | None] = [None] * n
@@ -209,6 +211,9 @@ class HostArrays:
                     cpu_allocation_ratio: float | None = None,
                     ram_allocation_ratio: float | None = None) -> None:
         """Rewrite row ``row`` from a new topology (and pools); ratios kept unless given."""
+        if not 0 <= row < self.size:
+            raise IndexError(f"host row {row} is not within 0..{self.size - 1}")
+        had_pools = bool(self.pci_pools[row])
         cells, words, pages, entries, ok = _dims(topology)
         if ok:
             self._grow(cells, words, pages, entries)
@@ -217,10 +222,8 @@ class HostArrays:
         ram = self.ram_allocation_ratio[row] if ram_allocation_ratio is None \
             else ram_allocation_ratio
         self._write_row(row, topology, pci_pools, float(cpu), float(ram), ok)
-        columns = [getattr(self, name).tolist() for name, _ in _POOL_FIELDS]
-        rows = [(*values, pool) for *values, pool in zip(*columns, self.pool_list, strict=True)
-                if values[0] != row]
-        self._set_pool_table(rows + self._pool_rows(row))
+        if had_pools or pci_pools:
+            self._set_pool_table(self._pool_rows(row), keep=self.pool_host != row)
 
     def _grow(self, cells: int, words: int, pages: int, entries: int) -> None:
         """Widen every array to at least these dimensions, padding with zeros."""
@@ -370,12 +373,16 @@ class HostArrays:
                          pool))
         return rows
 
-    def _set_pool_table(self, rows: list[tuple]) -> None:
+    def _set_pool_table(self, rows: list[tuple], keep: np.ndarray | None = None) -> None:
+        """The pool table: ``rows`` after the kept rows of the current one (if ``keep``)."""
         for i, (name, dtype) in enumerate(_POOL_FIELDS):
-            setattr(self, name, np.array([r[i] for r in rows], dtype=dtype))
-        # The pool objects, aligned with the table (for specs that match on a pool's
-        # own numa_node or count, which kinds do not capture).
-        self.pool_list: list[obj.PciDevicePool] = [r[-1] for r in rows]
+            new = np.array([r[i] for r in rows], dtype=dtype)
+            if keep is not None:
+                new = np.concatenate([getattr(self, name)[keep], new])
+            setattr(self, name, new)
+        pools = np.empty(len(rows), dtype=object)
+        pools[:] = [r[-1] for r in rows]
+        self.pool_list = pools if keep is None else np.concatenate([self.pool_list[keep], pools])
 
     @property
     def buckets(self) -> int:
