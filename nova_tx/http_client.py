@@ -6,7 +6,7 @@ reads, from the group's ``endpoint_override``, else from the caller's service ca
 client gives (a deprecated list such as ``[glance] api_servers``, then nova-tx's
 embedded service). Requests carry the caller's token (``X-Auth-Token``) and global
 request id, go through treq on a non-persistent pool, and are retried on connection
-errors.
+errors. HTTPS follows the group's ``cafile``, ``insecure``, ``certfile`` and ``keyfile``.
 """
 from __future__ import annotations
 
@@ -78,7 +78,15 @@ class ServiceClient:
         #: Dropped from endpoints that end with it (catalogs list ``.../v2`` sometimes).
         self.version_suffix = version_suffix
         self._pool = HTTPConnectionPool(reactor, persistent=False)
-        self._http = HTTPClient(Agent(reactor, pool=self._pool))
+        agent_args: dict[str, Any] = {"pool": self._pool}
+        if hasattr(group, "cafile"):
+            # HTTPS as keystoneauth's session options say: cafile, insecure, and a
+            # client certificate from certfile/keyfile (read now: a bad file is a
+            # configuration error at start).
+            from nova_tx.api.keystone import tls_policy
+
+            agent_args["contextFactory"] = tls_policy(group)
+        self._http = HTTPClient(Agent(reactor, **agent_args))
 
     def endpoints(self, context: RequestContext | None) -> list[str]:
         """Where to send a request, in order of preference (without trailing ``/`` or

@@ -8,7 +8,7 @@ import tempfile
 import treq
 from oslo_config import cfg
 
-from nova_tx.conf import default, embedded_services, glance
+from nova_tx.conf import default, embedded_services, glance, neutron
 from nova_tx.embedded_web import noauth2
 from nova_tx.image.service import ImageStoreService
 
@@ -24,6 +24,7 @@ def make_conf(testcase, **embedded) -> cfg.ConfigOpts:
     default.register_opts(conf)
     embedded_services.register_opts(conf)
     glance.register_opts(conf)
+    neutron.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("state_path", state)
     conf.set_override("image_listen", "127.0.0.1", group="embedded")

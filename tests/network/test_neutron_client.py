@@ -157,3 +157,46 @@ class NeutronClientTests(unittest.TestCase):
         self.assertEqual(2, len(await neutron.list_networks(context)))
         conf.set_override("endpoint_override", url + "/", group="neutron")
         self.assertEqual(2, len(await neutron.list_networks(BOB)))
+
+
+class TLSTests(unittest.TestCase):
+    """HTTPS to the network service: cafile, insecure, an unknown authority."""
+
+    async def setUp(self):
+        import tempfile
+
+        from twisted.internet import reactor
+
+        from tests.identity.tls import Certificates
+        from tests.image.fixture import _rmtree
+
+        directory = tempfile.mkdtemp(prefix="nova-tx-tls-")
+        self.addCleanup(_rmtree, directory)
+        self.certificates = Certificates(directory)
+        self.server = NetworkServer(self)
+        await self.server.start()
+        site = self.server.service.listener.args[1]
+        port = reactor.listenSSL(0, site, self.certificates.server_options(),
+                                 interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.url = f"https://localhost:{port.getHost().port}"
+        conf = self.server.conf
+        conf.set_override("endpoint_override", self.url, group="neutron")
+        conf.set_override("http_retries", 0, group="neutron")
+
+    def client(self) -> NeutronNetworkAPI:
+        neutron = NeutronNetworkAPI(self.server.conf)
+        self.addCleanup(neutron.close)
+        return neutron
+
+    async def test_cafile(self):
+        self.server.conf.set_override("cafile", self.certificates.cacert, group="neutron")
+        self.assertEqual(2, len(await self.client().list_networks(BOB)))
+
+    async def test_unknown_authority_and_insecure(self):
+        self.server.conf.set_override("cafile", self.certificates.other_ca,
+                                      group="neutron")
+        with self.assertRaises(api.NetworkServiceUnavailable):
+            await self.client().list_networks(BOB)
+        self.server.conf.set_override("insecure", True, group="neutron")
+        self.assertEqual(2, len(await self.client().list_networks(BOB)))
