@@ -1,17 +1,17 @@
 """What the Glance and Neutron clients share: endpoints, tokens, retries, bodies.
 
-The endpoint of a service comes, as with keystoneauth's Adapter options that Nova
-reads, from the group's ``endpoint_override``, else from the caller's service catalog
-(``service_type``, ``valid_interfaces``, ``region_name``), else from a fallback the
-client gives (a deprecated list such as ``[glance] api_servers``, then nova-tx's
-embedded service). Requests carry the caller's token (``X-Auth-Token``) and global
+The endpoint of a service comes from a list the client prefers when it has one (Nova's
+deprecated ``[glance] api_servers``), else, as with the keystoneauth Adapter options
+that Nova reads, from the group's ``endpoint_override``, else from the caller's service
+catalog (``service_type``, ``valid_interfaces``, ``region_name``), else from nova-tx's
+embedded service. Requests carry the caller's token (``X-Auth-Token``) and global
 request id, go through treq on a non-persistent pool, and are retried on connection
 errors. HTTPS follows the group's ``cafile``, ``insecure``, ``certfile`` and ``keyfile``.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import treq
@@ -68,11 +68,15 @@ class ServiceClient:
     """A JSON client of one OpenStack service for one group of options."""
 
     def __init__(self, group: Any, fallback: Sequence[str], *, reactor: Any = None,
-                 retries: int = 0, version_suffix: str = ""):
+                 retries: int = 0, version_suffix: str = "",
+                 preferred: Callable[[], Sequence[str]] | None = None):
         if reactor is None:
             from twisted.internet import reactor
         self.group = group
         self.fallback = list(fallback)
+        #: Endpoints that come before everything else when there are any (Nova's
+        #: ``[glance] api_servers``), read on every request.
+        self.preferred = preferred or (lambda: ())
         self.reactor = reactor
         self.retries = retries
         #: Dropped from endpoints that end with it (catalogs list ``.../v2`` sometimes).
@@ -100,6 +104,9 @@ class ServiceClient:
         return url
 
     def _endpoints(self, context: RequestContext | None) -> list[str]:
+        preferred = list(self.preferred())
+        if preferred:
+            return preferred
         if self.group.endpoint_override:
             return [self.group.endpoint_override.rstrip("/")]
         found = catalog_url(context.service_catalog if context else (),

@@ -1,9 +1,9 @@
 """``[glance]``: how Nova's services reach the image service (Nova's names and defaults).
 
-Nova's image client takes its endpoint from ``endpoint_override``, then the deprecated
-``api_servers`` (the first one; the others are tried in turn on connection errors),
-then the service catalog of the caller's token (``service_type`` / ``valid_interfaces``
-/ ``region_name``); nova-tx adds a last resort, the embedded image store at
+Nova's image client takes its endpoint from the deprecated ``api_servers`` when set
+(the first one; the others are tried in turn on connection errors), else from
+``endpoint_override``, else from the service catalog of the caller's token
+(``service_type`` / ``valid_interfaces`` / ``region_name``); nova-tx adds a last resort, the embedded image store at
 ``[embedded] image_listen`` / ``image_port``. The caller's token is passed through, as
 Nova does. Signature verification, certificate validation and RBD download are read but
 not implemented.

@@ -1,9 +1,10 @@
 """The image port's adapter: a Glance v2 client over HTTP (treq).
 
-It talks to a real Glance or to the embedded image store alike. The endpoint is
-``[glance] endpoint_override``, else the caller's service catalog, else the deprecated
-``[glance] api_servers`` (tried in turn on connection errors, ``num_retries`` times),
-else the embedded store at ``[embedded] image_listen`` / ``image_port``. The caller's
+It talks to a real Glance or to the embedded image store alike. The endpoint is, as in
+Nova, the deprecated ``[glance] api_servers`` when set (tried in turn on connection
+errors, ``num_retries`` times), else ``[glance] endpoint_override``, else the caller's
+service catalog; nova-tx adds a last resort, the embedded store at ``[embedded]
+image_listen`` / ``image_port``. The caller's
 token is passed through. Image data streams both ways: uploads are read from files in
 a thread, downloads are written to files in a thread, and the client pauses the
 connection while the disk catches up.
@@ -41,10 +42,9 @@ CORE = ("name", "visibility", "disk_format", "container_format", "min_disk", "mi
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 
-def glance_url(conf: cfg.ConfigOpts) -> list[str]:
-    """The fallback endpoints: ``api_servers``, then the embedded store."""
-    servers = [s if "://" in s else "http://" + s for s in conf.glance.api_servers or ()]
-    return servers or [local_url(conf.embedded.image_listen, conf.embedded.image_port)]
+def api_servers(conf: cfg.ConfigOpts) -> list[str]:
+    """``[glance] api_servers``, which Nova prefers to any other endpoint when set."""
+    return [s if "://" in s else "http://" + s for s in conf.glance.api_servers or ()]
 
 
 @implementer(api.IImageAPI)
@@ -55,7 +55,9 @@ class GlanceImageAPI:
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
-        self.client = ServiceClient(conf.glance, glance_url(conf), reactor=reactor,
+        embedded = local_url(conf.embedded.image_listen, conf.embedded.image_port)
+        self.client = ServiceClient(conf.glance, [embedded], reactor=reactor,
+                                    preferred=lambda: api_servers(conf),
                                     retries=conf.glance.num_retries, version_suffix="/v2")
 
     def close(self) -> defer.Deferred:

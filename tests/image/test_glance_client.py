@@ -128,6 +128,10 @@ class GlanceClientTests(unittest.TestCase):
         glance = GlanceImageAPI(conf)
         self.addCleanup(glance.close)
         self.assertEqual(SEED_ID, (await glance.get(ALICE, SEED_ID))["id"])
+        # As in Nova, api_servers comes before endpoint_override.
+        conf.set_override("endpoint_override", f"http://127.0.0.1:{free_port()}",
+                          group="glance")
+        self.assertEqual(SEED_ID, (await glance.get(ALICE, SEED_ID))["id"])
 
 
 class NovaImageFormTests(unittest.SynchronousTestCase):
