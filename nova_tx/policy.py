@@ -46,8 +46,9 @@ _OSLO_OPTS = policy_opts.list_opts()[0][1]
 #: Whether the installed oslo.policy still has its own ``enforce_scope`` option.
 OSLO_HAS_ENFORCE_SCOPE = any(opt.name == "enforce_scope" for opt in _OSLO_OPTS)
 
-#: Nova 26's values for oslo.policy's options (oslo.policy 4.0 defaults).
-ZED_DEFAULTS: dict[str, Any] = {"enforce_new_defaults": False}
+#: The defaults of the reference Zed sample (generated with a newer oslo.policy: new
+#: defaults on); docs/decisions.md.
+ZED_DEFAULTS: dict[str, Any] = {"enforce_new_defaults": True}
 if OSLO_HAS_ENFORCE_SCOPE:
     ZED_DEFAULTS["enforce_scope"] = False
 

@@ -30,7 +30,7 @@ from oslo_log import _options as oslo_log_options
 from oslo_log import log as oslo_logging
 
 from nova_tx import config, exception, log, version
-from nova_tx.conf import MODULES
+from nova_tx.conf import MODULES, register_policy_opts
 from nova_tx.conf import database as database_conf
 from nova_tx.db import engines
 from nova_tx.db import exception as db_exception
@@ -189,6 +189,7 @@ def new_conf() -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     for module in MODULES:
         module.register_opts(conf)
+    register_policy_opts(conf)
     config.register_log_opts(conf)
     return conf
 

@@ -5,12 +5,41 @@ needs ``from nova_tx.conf import CONF``.
 """
 from oslo_config import cfg
 
-from nova_tx.conf import compute, database, default, messaging, remote_debug, servicegroup
+from nova_tx.conf import (
+    api,
+    compute,
+    database,
+    default,
+    embedded,
+    embedded_services,
+    glance,
+    keystone_authtoken,
+    messaging,
+    neutron,
+    placement,
+    remote_debug,
+    servicegroup,
+)
 
-CONF = cfg.CONF
+#: nova-tx's own ConfigOpts, not oslo.config's process-wide ``cfg.CONF``: libraries
+#: such as keystonemiddleware register their options there at import time, with
+#: definitions that differ from ours, and would clash with ours on one object.
+CONF = cfg.ConfigOpts()
 
 #: The section modules, in the order their options are registered and listed.
-MODULES = (default, compute, database, messaging, remote_debug, servicegroup)
+MODULES = (default, api, compute, database, embedded, embedded_services, glance,
+           keystone_authtoken, messaging, neutron, placement, remote_debug, servicegroup)
 
 for _module in MODULES:
     _module.register_opts(CONF)
+
+
+def register_policy_opts(conf: cfg.ConfigOpts) -> None:
+    # [oslo_policy] is oslo.policy's group with Nova's defaults (nova_tx.policy), so
+    # that parsing validates it like every other section.
+    from nova_tx import policy
+
+    policy.register_opts(conf)
+
+
+register_policy_opts(CONF)

@@ -13,5 +13,9 @@ def list_opts() -> list[tuple]:
         for group, opts in module.list_opts().items():
             name = group.name if isinstance(group, cfg.OptGroup) else group
             by_group.setdefault(name, (group, []))[1].extend(opts)
+    from nova_tx import policy
+
+    for group, opts in policy.list_opts():
+        by_group.setdefault(group, (group, []))[1].extend(opts)
     return [(group, opts) for name, (group, opts) in sorted(
         by_group.items(), key=lambda item: (item[0] != "DEFAULT", item[0]))]

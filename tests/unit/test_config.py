@@ -83,6 +83,28 @@ class ParseArgsTest(unittest.SynchronousTestCase):
         self.assertEqual("/tmp", conf.log_dir)
 
 
+#: Sections nova-tx has and Nova does not (spec/DECISIONS.md, "Companion services").
+NOVA_TX_GROUPS = frozenset({
+    "embedded",
+    # The embedded Placement reads Placement's own sections (placement.conf's), and the
+    # API oslo.middleware's, which Nova's paste pipeline reads but its sample omits.
+    "placement_database", "cors", "oslo_middleware"})
+#: Options of Nova's sections that Zed's sample lacks: ``enforce_scope`` is gone from
+#: the oslo.policy the sample was generated with, and nova-tx keeps Zed's switch.
+NOVA_TX_OPTIONS = frozenset({
+    ("oslo_policy", "enforce_scope"),
+    # Placement's own [placement] options (placement.conf), beside Nova's client ones.
+    ("placement", "randomize_allocation_candidates"),
+    ("placement", "incomplete_consumer_project_id"),
+    ("placement", "incomplete_consumer_user_id")}) | frozenset(
+    # keystoneauth's password plugin options: Nova loads them at run time with
+    # ``auth_type = password``, so its generated sample does not list them.
+    ("keystone_authtoken", name) for name in (
+        "auth_url", "system_scope", "domain_id", "domain_name", "project_id",
+        "project_name", "project_domain_id", "project_domain_name", "user_id", "username",
+        "user_domain_id", "user_domain_name", "password"))
+
+
 class OptionListTest(unittest.SynchronousTestCase):
     def test_groups_have_nova_names_and_defaults(self):
         groups = {getattr(g, "name", g): opts for g, opts in conf_opts.list_opts()}
@@ -108,6 +130,8 @@ class OptionListTest(unittest.SynchronousTestCase):
             group_name = getattr(group, "name", group)
             for opt in opts:
                 key = (group_name, opt.dest)
+                if group_name in NOVA_TX_GROUPS or key in NOVA_TX_OPTIONS:
+                    continue
                 self.assertIn(key, sample, "%s.%s is not a Nova option" % key)
                 ours = opt.sample_default if opt.sample_default is not None else opt.default
                 self.assertEqual(sample[key], _render(ours), "default of %s.%s" % key)

@@ -99,7 +99,8 @@ class PolicyTestCase(unittest.SynchronousTestCase):
 class OptionsTest(PolicyTestCase):
     def test_zed_defaults(self):
         conf = make_conf(self)
-        self.assertFalse(conf.oslo_policy.enforce_new_defaults)
+        # The reference sample's default (newer oslo.policy); docs/decisions.md.
+        self.assertTrue(conf.oslo_policy.enforce_new_defaults)
         self.assertFalse(conf.oslo_policy.enforce_scope)
         fresh = cfg.ConfigOpts()
         policy.register_opts(fresh)
@@ -110,7 +111,7 @@ class OptionsTest(PolicyTestCase):
         [(group, opts)] = policy.list_opts()
         self.assertEqual(group, "oslo_policy")
         defaults = {opt.name: opt.default for opt in opts}
-        self.assertIs(defaults["enforce_new_defaults"], False)
+        self.assertIs(defaults["enforce_new_defaults"], True)
         self.assertIs(defaults["enforce_scope"], False)
         self.assertEqual(defaults["policy_file"], "policy.yaml")
 
