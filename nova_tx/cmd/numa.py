@@ -3,8 +3,9 @@
 An operator asking why a pinned or huge-page guest lands where it does, or nowhere,
 otherwise has to read scheduler debug logs. This command answers from JSON files
 (``docs/numa.md`` has the formats) with the same rules the scheduler and the compute
-claim use (``nova_tx.scheduler.kernel`` when it is built, else the reference in
-``nova_tx.virt.hardware``), and prints the answer as JSON on stdout.
+claim use (``nova_tx.scheduler.kernel``, which falls back to the reference in
+``nova_tx.virt.hardware`` where the compiled kernel is not built), and prints the answer
+as JSON on stdout. The reasons for a miss come from the reference's per-cell rule.
 
 Exit status: 0 when the guest fits (or has no NUMA topology, so any host with room
 does), 1 when it does not fit, 2 for input that cannot be used (a file that is missing
@@ -22,6 +23,8 @@ from oslo_config import cfg
 from nova_tx import exception
 from nova_tx.cmd.common import args
 from nova_tx.objects import numa as obj
+from nova_tx.scheduler import kernel
+from nova_tx.scheduler.host_arrays import HostArrays
 from nova_tx.virt import hardware
 
 #: Exit statuses of ``numa fit``.
@@ -194,8 +197,11 @@ class NumaCommands:
                     "reason": "the guest has no NUMA topology: any host with enough VCPU "
                               "and memory fits (placement decides)"}, FITS
         pack = self._conf.compute.packing_host_numa_cells_allocation_strategy
-        passes, fitted = hardware.host_passes_numa_topology(
-            host, guest, flavor, image, limits, pci_requests, pools, pack)
+        result = kernel.filter_hosts(
+            kernel.FitRequest(guest, limits, pci_requests, pack),
+            HostArrays.from_topologies([host], [pools]), flavor, image,
+            want_details_for=(0,))
+        passes, fitted = bool(result.fits[0]), result.fitted.get(0)
         if passes and fitted is not None:
             return {"fits": True, "numa": True, **_fitted(fitted)}, FITS
         return {"fits": False, "numa": True,

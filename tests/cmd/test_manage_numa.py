@@ -97,6 +97,12 @@ class NumaFitTests(unittest.SynchronousTestCase):
                       answer["reason"])
         self.assertEqual([[1], [1]], [c["fits_alone_on"] for c in answer["guest_cells"]])
 
+    def test_a_host_without_numa_topology(self):
+        outcome, answer = self.fit({"vcpus": 2, "memory_mb": 1024, "extra_specs": {
+            "hw:cpu_policy": "dedicated"}}, {"cells": []})
+        self.assertEqual((1, "the host reports no NUMA topology"),
+                         (outcome.rc, answer["reason"]))
+
     def test_require_needs_smt(self):
         host = {"cells": [cell(0, 0, smt=False)]}
         outcome, answer = self.fit({"vcpus": 2, "memory_mb": 1024, "extra_specs": {
