@@ -12,6 +12,7 @@ import os
 
 import sqlalchemy as sa
 from oslo_config import cfg
+from twisted.internet import threads
 
 from nova_tx import log
 from nova_tx.conf import database as database_conf
@@ -19,6 +20,7 @@ from nova_tx.conf import placement as placement_conf
 from nova_tx.db import engines, migration
 from nova_tx.db.api import cell_mappings
 from nova_tx.db.pool import DBThreadPool
+from nova_tx.identity import clouds
 from nova_tx.objects.cell_mapping import BaseUrls, CellMapping, cell0_database_connection
 from nova_tx.placement import db as placement_db
 from nova_tx.service import NovaService, build_service
@@ -48,11 +50,34 @@ connection = sqlite:///{state_path}/nova_api.sqlite
 [database]
 connection = sqlite:///{state_path}/nova.sqlite
 
-[embedded]
+[neutron]
+# Nova's service user binds ports (admin-only, as in Neutron).
+auth_type = password
+auth_url = http://127.0.0.1:{identity_port}/v3
+username = {service_user}
+password = {service_password}
+project_name = {service_project}
+user_domain_name = Default
+project_domain_name = Default
+
+"""
+
+#: The companions' lines of ``[embedded]`` (the identity's come from
+#: ``clouds.allinone_config``, in the same section).
+EMBEDDED_COMPANIONS = """\
 placement = true
 placement_listen = 127.0.0.1
 placement_port = 8778
+image = true
+image_listen = 127.0.0.1
+image_port = 9292
+network = true
+network_listen = 127.0.0.1
+network_port = 9696
 """
+
+#: The embedded identity's port in the generated configuration.
+IDENTITY_PORT = 5000
 
 
 def default_state_dir() -> str:
@@ -66,11 +91,37 @@ def ensure_config(state_dir: str) -> str:
     os.makedirs(state_dir, exist_ok=True)
     path = os.path.join(state_dir, "nova.conf")
     if not os.path.exists(path):
+        credentials = clouds.generate_credentials()
+        service = credentials["nova"]
+        text = CONFIG_TEMPLATE.format(
+            state_path=state_dir, identity_port=IDENTITY_PORT, service_user=service.user,
+            service_password=service.password, service_project=service.project)
+        # The identity's own sections: users with fresh passwords, [api] auth_strategy
+        # = keystone and [keystone_authtoken] as the service user.
+        text += clouds.allinone_config(credentials, host="127.0.0.1", port=IDENTITY_PORT,
+                                       embedded=EMBEDDED_COMPANIONS)
         partial = path + ".new"
         with open(partial, "w") as f:
-            f.write(CONFIG_TEMPLATE.format(state_path=state_dir))
+            os.fchmod(f.fileno(), 0o600)  # it holds passwords
+            f.write(text)
         os.replace(partial, path)  # never leave a half-written config behind
     return path
+
+
+def write_clouds_yaml(conf: cfg.ConfigOpts, state_dir: str) -> str | None:
+    """``state_dir/clouds.yaml`` with a cloud ``nova-tx`` as the identity's admin user
+    (and ``nova-tx-demo`` as the demo member, when configured), so that
+    ``OS_CLIENT_CONFIG_FILE=var/clouds.yaml openstack --os-cloud nova-tx ...`` works."""
+    admin = clouds.admin_credentials(conf)
+    if admin is None or not conf.embedded.identity:
+        return None
+    auth_url = "http://%s:%d/v3" % (conf.embedded.identity_endpoint_host,
+                                    conf.embedded.identity_port)
+    demo = next((c for c in clouds.configured_credentials(conf) if c.user == "demo"), None)
+    others = {"nova-tx-demo": demo} if demo is not None else None
+    return clouds.write_clouds_yaml(os.path.join(state_dir, "clouds.yaml"), auth_url,
+                                    admin.user, admin.password, admin.project,
+                                    others=others)
 
 
 class AllInOneService(NovaService):
@@ -79,9 +130,13 @@ class AllInOneService(NovaService):
     def __init__(self, conf: cfg.ConfigOpts, *, reactor=None):
         super().__init__("nova-allinone", conf, reactor=reactor)
         placement_conf.register_opts(conf)
-        if conf.embedded.placement:
-            # First: the scheduler and computes find it in process when they start.
-            build_service("nova-tx-placement", conf).setServiceParent(self)
+        # The companions first, identity before all: the others validate tokens
+        # against it, and the scheduler and computes find placement when they start.
+        for flag, binary in (("identity", "nova-tx-identity"),
+                             ("placement", "nova-tx-placement"),
+                             ("image", "nova-tx-image"), ("network", "nova-tx-network")):
+            if getattr(conf.embedded, flag):
+                build_service(binary, conf).setServiceParent(self)
         for binary in SERVICES:
             build_service(binary, conf).setServiceParent(self)
 
@@ -95,6 +150,10 @@ class AllInOneService(NovaService):
         finally:
             await pool.stop()
         LOG.info("Cells ready: %s", ", ".join("%s (%s)" % (c.name, c.uuid) for c in cells))
+        path = await threads.deferToThread(write_clouds_yaml, self.conf,
+                                           self.conf.state_path)
+        if path:
+            LOG.info("Clouds file for the OpenStack clients: %s (cloud nova-tx)", path)
 
 
 def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMapping]:

@@ -47,9 +47,10 @@ def generate_credentials() -> dict[str, Credentials]:
 
 
 def allinone_config(credentials: Mapping[str, Credentials], *, host: str = "127.0.0.1",
-                    port: int = 5000) -> str:
+                    port: int = 5000, embedded: str = "") -> str:
     """The ``nova.conf`` sections that serve the identity in the all-in-one and make
-    its API validate tokens against it (``[api] auth_strategy = keystone``)."""
+    its API validate tokens against it (``[api] auth_strategy = keystone``);
+    ``embedded`` adds the caller's lines to the one ``[embedded]`` section."""
     service = credentials["nova"]
     users = ",".join(c.entry() for c in credentials.values())
     return f"""\
@@ -62,7 +63,7 @@ identity_listen = {host}
 identity_port = {port}
 identity_endpoint_host = {host}
 identity_users = {users}
-
+{embedded}
 [keystone_authtoken]
 auth_type = password
 auth_url = http://{host}:{port}/v3
@@ -75,13 +76,23 @@ project_domain_name = {DEFAULT_DOMAIN_NAME}
 """
 
 
-def admin_credentials(conf) -> Credentials | None:
-    """The first user of ``[embedded] identity_users`` with the admin role, if any."""
+def configured_credentials(conf) -> list[Credentials]:
+    """The users of ``[embedded] identity_users`` (entries that do not parse are left
+    to the identity service, which refuses them at start)."""
+    found = []
     for entry in conf.embedded.identity_users:
         user, _, rest = entry.strip().partition(":")
         parts = rest.rsplit(":", 2)
-        if len(parts) == 3 and "admin" in parts[2].split("+"):
-            return Credentials(user, parts[0], parts[1], tuple(parts[2].split("+")))
+        if len(parts) == 3:
+            found.append(Credentials(user, parts[0], parts[1], tuple(parts[2].split("+"))))
+    return found
+
+
+def admin_credentials(conf) -> Credentials | None:
+    """The first user of ``[embedded] identity_users`` with the admin role, if any."""
+    for credentials in configured_credentials(conf):
+        if "admin" in credentials.roles:
+            return credentials
     return None
 
 

@@ -2,7 +2,9 @@
 import configparser
 import os
 import re
+import socket
 import tempfile
+import urllib.error
 
 from twisted.trial import unittest
 
@@ -36,23 +38,38 @@ class EnsureConfigTest(unittest.SynchronousTestCase):
             self.assertIn("# operator's edit", f.read())
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class AllInOneTest(unittest.SynchronousTestCase):
     def setUp(self):
         self.checkout = tempfile.mkdtemp(prefix="nova-tx-allinone-")
         self.conf = allinone.ensure_config(os.path.join(self.checkout, "var"))
-        # A free port instead of 8774, so the test never meets a running all-in-one.
+        # Free ports instead of the defaults, so the test never meets a running
+        # all-in-one (or another test's); fixed ones, since the identity's catalog and
+        # [keystone_authtoken] name them.
         with open(self.conf) as f:
             text = f.read()
+        self.api_port = free_port()
+        text = text.replace("osapi_compute_listen_port = 8774",
+                            f"osapi_compute_listen_port = {self.api_port}")
+        for option, default in (("identity_port", 5000), ("placement_port", 8778),
+                                ("image_port", 9292), ("network_port", 9696)):
+            port = free_port()
+            text = text.replace(f"{option} = {default}", f"{option} = {port}")
+            text = text.replace(f"127.0.0.1:{default}/", f"127.0.0.1:{port}/")
+            text = text.replace(f"127.0.0.1:{default}\n", f"127.0.0.1:{port}\n")
         with open(self.conf, "w") as f:
-            f.write(text.replace("osapi_compute_listen_port = 8774",
-                                 "osapi_compute_listen_port = 0"))
+            f.write(text)
 
     def start(self) -> tuple[Daemon, int]:
         # No --config-file: nova-allinone finds var/nova.conf in its directory.
         daemon = Daemon(self, "nova-allinone", [], cwd=self.checkout)
-        port = daemon.listening_port()
         daemon.wait_for("nova-allinone started")
-        return daemon, port
+        return daemon, self.api_port
 
     def list_cells(self) -> list[tuple[str, str]]:
         result = run("nova-manage", ["--config-file", self.conf, "cell_v2", "list_cells"])
@@ -71,10 +88,20 @@ class AllInOneTest(unittest.SynchronousTestCase):
         self.assertEqual("00000000-0000-0000-0000-000000000000", cells[0][1])
         output = daemon.output()
         for binary in ("nova-api", "nova-conductor", "nova-scheduler", "nova-compute",
-                       "nova-api-metadata"):
+                       "nova-api-metadata", "nova-tx-identity", "nova-tx-placement",
+                       "nova-tx-image", "nova-tx-network"):
             self.assertIn("%s started" % binary, output)
 
+        clouds = os.path.join(self.checkout, "var", "clouds.yaml")
+        self.assertEqual(0o600, os.stat(clouds).st_mode & 0o777)
+        with open(clouds) as f:
+            self.assertIn("nova-tx:", f.read())
+
         daemon, port = self.start()
+        # The API validates tokens against the embedded identity: none is a 401.
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            http_get_json("http://127.0.0.1:%d/v2.1/servers" % port)
+        self.assertEqual(401, caught.exception.code)
         self.assertEqual(0, daemon.stop(timeout=5))
         self.assertEqual(cells, self.list_cells())
         self.assertNotIn("Running upgrade", daemon.output())
