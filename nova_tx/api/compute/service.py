@@ -38,18 +38,83 @@ def make_authenticator(conf: cfg.ConfigOpts):
         return auth.UnavailableAuthenticator(e)
 
 
-def make_site(conf: cfg.ConfigOpts) -> server.Site:
-    """The compute API's twisted.web Site."""
+class APIComponents(service.Service):
+    """What the API's handlers share in one process (``req.app.components``):
+
+    - ``api_db``: the ``DBThreadPool`` of ``[api_database] connection`` (absent when
+      the option is unset; handlers that need it then answer 500);
+    - ``versioned_notifier``: the versioned ``Notifier`` (publisher ``nova-api:<host>``)
+      and ``notifier``, the legacy one (``api.<host>``), on the notification transport
+      when ``[oslo_messaging_notifications] driver`` publishes on a bus.
+
+    The pool and the transport start and stop with this service.
+    """
+
+    name = "api_components"
+
+    def __init__(self, conf: cfg.ConfigOpts):
+        from nova_tx.bus import notifier as bus_notifier
+        from nova_tx.bus.url import get_notification_transport
+        from nova_tx.conf import database as database_conf
+        from nova_tx.conf import messaging as messaging_conf
+        from nova_tx.db import engines
+        from nova_tx.db.pool import DBThreadPool
+
+        database_conf.register_opts(conf)
+        messaging_conf.register_opts(conf)
+        self.components: dict = {}
+        self.pool = None
+        if conf.api_database.connection:
+            engine = engines.create_engine(conf.api_database.connection,
+                                           **database_conf.engine_args(conf.api_database))
+            self.pool = DBThreadPool(engine, name="nova-api-db")
+            self.components["api_db"] = self.pool
+        else:
+            LOG.warning("[api_database] connection is not set: the API's resources that "
+                        "need the API database will fail")
+        drivers = set(conf.oslo_messaging_notifications.driver)
+        self.transport = (get_notification_transport(conf)
+                          if drivers & {bus_notifier.MESSAGING_V2, bus_notifier.MESSAGING}
+                          else None)
+        self.components["versioned_notifier"] = bus_notifier.get_versioned_notifier(
+            self.transport, conf, "nova-api:%s" % conf.host)
+        self.components["notifier"] = bus_notifier.get_notifier(self.transport, conf, "api")
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+        if self.pool is not None:
+            self.pool.start()
+        if self.transport is not None:
+            self.transport.connect().addErrback(
+                lambda f: LOG.error("Notification transport: %s", f.getErrorMessage()))
+
+    def stopService(self):
+        service.Service.stopService(self)
+        from twisted.internet import defer
+
+        stops = []
+        if self.transport is not None:
+            stops.append(self.transport.close())
+        if self.pool is not None:
+            stops.append(self.pool.stop())
+        return defer.gatherResults(stops)
+
+
+def make_site(conf: cfg.ConfigOpts, components: dict | None = None) -> server.Site:
+    """The compute API's twisted.web Site; ``components`` as :class:`APIComponents`
+    makes them."""
     api_conf.register_opts(conf)
-    router = APIRouter(conf, authenticator=make_authenticator(conf))
+    router = APIRouter(conf, authenticator=make_authenticator(conf), components=components)
     return wsgi.ComputeSite(
         router.resource(),
         max_request_body_size=conf.oslo_middleware.max_request_body_size)
 
 
-def make_api_listener(conf: cfg.ConfigOpts) -> internet.TCPServer:
+def make_api_listener(conf: cfg.ConfigOpts, components: dict | None = None
+                      ) -> internet.TCPServer:
     listener = internet.TCPServer(
-        conf.osapi_compute_listen_port, make_site(conf), interface=conf.osapi_compute_listen)
+        conf.osapi_compute_listen_port, make_site(conf, components),
+        interface=conf.osapi_compute_listen)
     listener.setName("osapi_compute")
     return listener
 
@@ -69,7 +134,9 @@ def make_service(conf: cfg.ConfigOpts) -> NovaService:
     daemon = NovaService("nova-api", conf)
     count = worker_count(conf)
     if count == 1:
-        make_api_listener(conf).setServiceParent(daemon)
+        shared = APIComponents(conf)
+        shared.setServiceParent(daemon)
+        make_api_listener(conf, shared.components).setServiceParent(daemon)
     else:
         pool = api_workers.WorkerPool(
             conf, binary="nova-api", host=conf.osapi_compute_listen,
@@ -108,7 +175,9 @@ class AdoptedPort(service.Service):
 def make_worker_service(conf: cfg.ConfigOpts, listen_fd: int, family: int) -> NovaService:
     """A worker process's tree: the API on the parent's socket."""
     daemon = NovaService("nova-api", conf)
-    listener = AdoptedPort(listen_fd, family, make_site(conf))
+    shared = APIComponents(conf)
+    shared.setServiceParent(daemon)
+    listener = AdoptedPort(listen_fd, family, make_site(conf, shared.components))
     listener.setName("osapi_compute")
     listener.setServiceParent(daemon)
     return daemon
