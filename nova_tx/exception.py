@@ -388,3 +388,71 @@ class FlavorAccessNotFound(NotFound):
 
 class FlavorExtraSpecsNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(extra_specs_key)s."
+
+
+# Key pairs and quotas (nova_tx.compute.keypairs, nova_tx.quota).
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class InvalidKeypair(Invalid):
+    msg_fmt = "Keypair data is invalid: %(reason)s"
+
+
+class QuotaNotFound(NotFound):
+    msg_fmt = "Quota could not be found"
+
+
+class QuotaResourceUnknown(QuotaNotFound):
+    msg_fmt = "Unknown quota resources %(unknown)s."
+
+
+class InvalidQuotaValue(Invalid):
+    msg_fmt = ("Change would make usage less than 0 for the following resources: "
+               "%(unders)s")
+
+
+class InvalidQuotaMethodUsage(Invalid):
+    msg_fmt = "Wrong quota method %(method)s used on resource %(res)s"
+
+
+class OverQuota(NovaException):
+    """A quota check failed; ``overs``, ``quotas``, ``usages`` and ``headroom`` are in
+    ``kwargs`` for callers that word their own message (TooManyInstances)."""
+
+    msg_fmt = "Quota exceeded for resources: %(overs)s"
+    code = 403
+
+
+class TooManyInstances(OverQuota):
+    msg_fmt = ("Quota exceeded for %(overs)s: Requested %(req)s, but already used "
+               "%(used)s of %(allowed)s %(overs)s")
+
+
+class MetadataLimitExceeded(OverQuota):
+    msg_fmt = "Maximum number of metadata items exceeds %(allowed)d"
+
+
+class OnsetFileLimitExceeded(OverQuota):
+    msg_fmt = "Personality file limit exceeded"
+
+
+class OnsetFilePathLimitExceeded(OnsetFileLimitExceeded):
+    msg_fmt = "Personality file path exceeds maximum %(allowed)s"
+
+
+class OnsetFileContentLimitExceeded(OnsetFileLimitExceeded):
+    msg_fmt = "Personality file content exceeds maximum %(allowed)s"
+
+
+class KeypairLimitExceeded(OverQuota):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class ServerGroupLimitExceeded(OverQuota):
+    msg_fmt = "Quota exceeded, too many server groups."

@@ -1,0 +1,41 @@
+"""``/os-availability-zone``: the zones of the compute services, without their hosts.
+
+The internal zone (``[DEFAULT] internal_service_availability_zone``) is never listed;
+with no compute service the list is empty. ``/os-availability-zone/detail`` (hosts and
+services, admin) is not served here.
+"""
+from __future__ import annotations
+
+from nova_tx import availability_zones, policy
+from nova_tx.api.compute import wsgi
+from nova_tx.conf import availability_zone as az_conf
+
+routes = wsgi.Routes()
+
+
+def cell_services(req) -> availability_zones.CellServices:
+    """``components["cell_services"]`` (anything with ``services_and_zones()``), made
+    over the API database on first use."""
+    components = req.app.components
+    source = components.get("cell_services")
+    if source is None:
+        source = components["cell_services"] = availability_zones.CellServices(
+            req.conf, components["api_db"])
+    return source
+
+
+def _zones(req, zones: list[str], available: bool) -> list[dict]:
+    internal = req.conf.internal_service_availability_zone
+    return [{"zoneName": zone, "zoneState": {"available": available}, "hosts": None}
+            for zone in zones if zone != internal]
+
+
+@routes.get("/os-availability-zone")
+async def index(req):
+    policy.authorize(req.context, "os_compute_api:os-availability-zone:list", target={})
+    az_conf.register_opts(req.conf)
+    services, host_zones = await cell_services(req).services_and_zones()
+    available, not_available = availability_zones.get_availability_zones(
+        req.conf, services, host_zones)
+    return {"availabilityZoneInfo": _zones(req, available, True)
+            + _zones(req, not_available, False)}

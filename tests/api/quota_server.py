@@ -1,0 +1,174 @@
+"""Key pairs, limits, quota sets and availability zones over HTTP, on a fresh SQLite
+API database (and a cell database, for services), with the legacy and versioned
+notifications they send collected from an in-memory bus."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from twisted.internet import reactor
+from twisted.web.client import Agent
+
+from nova_tx import policy
+from nova_tx.api.auth import make_authenticator
+from nova_tx.api.compute import availability_zone, keypairs, limits, quota_sets, wsgi
+from nova_tx.api.compute.router import APIRouter
+from nova_tx.bus.interfaces import TOPIC, Binding
+from nova_tx.bus.memory import MemoryBroker, MemoryBus
+from nova_tx.bus.notifier import get_notifier, get_versioned_notifier
+from nova_tx.conf import availability_zone as az_conf
+from nova_tx.conf import database, messaging
+from nova_tx.conf import quota as quota_conf
+from nova_tx.db import migration
+from nova_tx.db.api import cell_mappings
+from nova_tx.db.pool import DBThreadPool
+from nova_tx.db.types import utcnow
+from tests.api.fixture import APIServer, make_conf
+from tests.api.flavor_server import (  # noqa: F401 - shared helpers
+    ADMIN,
+    SAMPLE_PROJECT,
+    notification_sample,
+    sample,
+    version,
+)
+from tests.bus import Collector
+from tests.db.fixtures import engine_for, fresh_database_url
+
+RESOURCES = [keypairs.routes, quota_sets.routes, limits.routes, availability_zone.routes]
+TABLES = ("key_pairs", "quotas", "project_user_quotas", "quota_classes")
+
+#: An OpenSSH public key and its Nova fingerprint (Nova's import sample).
+PUBLIC_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx8nkQv/zgGgB4rMYmIf+6A4l6Rr+o/6lHBQdW5aYd44bd8Jtt"
+    "DCE/F/pNRr0lRE+PiqSPO8nDPHw0010JeMH9gYgnnFlyY3/OcJ02RhIPyyxYpv9FhY+2YiUkpwFOcLImyrxEsY"
+    "XpD/0d3ac30bNH6Sw9JD9UZHYcpSxsIbECHw== Generated-by-Nova")
+FINGERPRINT = "1e:2c:9b:56:79:4b:45:77:f9:ca:7a:98:2c:b0:d5:3c"
+
+
+class QuotaServer(APIServer):
+    """``await server.request(...)`` as APIServer; ``server.engine`` is the API
+    database, ``server.cell_engine`` the cell's; ``notifications()`` and
+    ``legacy_notifications()`` what was sent so far."""
+
+    def __init__(self, testcase, *, enforce_new_defaults: bool = False,
+                 notification_format: str = "both", quota: dict | None = None,
+                 quota_driver: str | None = None, policy_file: str | None = None):
+        conf = make_conf()
+        messaging.register_opts(conf)
+        database.register_opts(conf)
+        quota_conf.register_opts(conf)
+        az_conf.register_opts(conf)
+        conf.set_override("host", "fake-mini")
+        conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
+        conf.set_override("notification_format", notification_format, group="notifications")
+        for name, value in (quota or {}).items():
+            conf.set_override(name, value, group="quota")
+        if quota_driver:
+            conf.set_override("driver", quota_driver, group="quota")
+        policy.register_opts(conf)
+        conf.set_override("enforce_new_defaults", enforce_new_defaults, group="oslo_policy")
+        if policy_file:
+            conf.set_override("policy_file", policy_file, group="oslo_policy")
+        policy.reset()
+        policy.init(conf)
+        testcase.addCleanup(policy.reset)
+        self.conf = conf
+
+        self.engine = engine_for(testcase, fresh_database_url(testcase, "sqlite"))
+        migration.db_sync(self.engine, "api")
+        cell_url = fresh_database_url(testcase, "sqlite")
+        self.cell_engine = engine_for(testcase, cell_url)
+        migration.db_sync(self.cell_engine, "main")
+        with self.engine.begin() as conn:
+            cell_mappings.create(conn, transport_url="none:///", database_connection=cell_url,
+                                 name="cell1")
+        self.pool = DBThreadPool(self.engine)
+        self.pool.start()
+        testcase.addCleanup(self.pool.stop)
+
+        self.transport = MemoryBus(MemoryBroker())
+        self.versioned = Collector()
+        self.legacy = Collector()
+        self.transport.connect()
+        exchange = conf.control_exchange
+        self.transport.declare_exchange(exchange, TOPIC)
+        for key, collector in (("versioned_notifications.info", self.versioned),
+                               ("notifications.info", self.legacy)):
+            self.transport.declare_queue(key, [Binding(exchange, key)])
+            self.transport.consume(key, collector)
+        self.components = {
+            "api_db": self.pool,
+            "versioned_notifier": get_versioned_notifier(self.transport, conf,
+                                                         "nova-api:fake-mini"),
+            "notifier": get_notifier(self.transport, conf, "api"),
+        }
+        router = APIRouter(conf, resources=RESOURCES, authenticator=make_authenticator(conf),
+                           components=self.components)
+        testcase.addCleanup(self._dispose)
+        site = wsgi.ComputeSite(router.resource(), max_request_body_size=114688)
+        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        testcase.addCleanup(self.port.stopListening)
+        self.base = "http://127.0.0.1:%d" % self.port.getHost().port
+        self.agent = Agent(reactor)
+
+    def _dispose(self) -> None:
+        source = self.components.get("cell_services")
+        if source is not None:
+            source.dispose()
+
+    # -- notifications ----------------------------------------------------------------
+
+    def notifications(self) -> list[dict]:
+        return [json.loads(m["oslo.message"]) for m in self.versioned.decoded()]
+
+    def legacy_notifications(self) -> list[dict]:
+        return [json.loads(m["oslo.message"]) for m in self.legacy.decoded()]
+
+    # -- the databases ------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, list]:
+        """Every row of the key pair and quota tables (for "nothing changed" checks)."""
+        with self.engine.connect() as conn:
+            return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {t}").all()),
+                              key=repr)
+                    for t in TABLES}
+
+    def add_service(self, host: str, *, binary: str = "nova-compute",
+                    topic: str | None = "compute", disabled: bool = False) -> None:
+        with self.cell_engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO services (uuid, host, \"binary\", topic, report_count, disabled,"
+                " forced_down, version, deleted, created_at) VALUES (?, ?, ?, ?, 0, ?, 0, 64,"
+                " 0, ?)", (str(uuid.uuid4()), host, binary, topic, disabled, utcnow()))
+
+    def add_aggregate(self, name: str, hosts: list[str], zone: str | None) -> None:
+        with self.engine.begin() as conn:
+            agg_id = conn.exec_driver_sql(
+                "INSERT INTO aggregates (uuid, name, created_at) VALUES (?, ?, ?)",
+                (str(uuid.uuid4()), name, utcnow())).lastrowid
+            for host in hosts:
+                conn.exec_driver_sql(
+                    "INSERT INTO aggregate_hosts (host, aggregate_id) VALUES (?, ?)",
+                    (host, agg_id))
+            if zone is not None:
+                conn.exec_driver_sql(
+                    "INSERT INTO aggregate_metadata (aggregate_id, key, value) "
+                    "VALUES (?, 'availability_zone', ?)", (agg_id, zone))
+
+    def add_server_group(self, project_id: str, user_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO instance_groups (uuid, project_id, user_id, name) "
+                "VALUES (?, ?, ?, 'g')", (str(uuid.uuid4()), project_id, user_id))
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def import_keypair(self, name: str, *, token: str = "demo:abc1",
+                             microversion: str = "2.2", public_key: str = PUBLIC_KEY,
+                             **extra) -> dict:
+        reply = await self.request(
+            "POST", "/v2.1/os-keypairs", token=token, headers=version(microversion),
+            body={"keypair": {"name": name, "public_key": public_key, **extra}})
+        if reply.code not in (200, 201):
+            raise AssertionError(f"import {name}: {reply.code} {reply.raw!r}")
+        return reply.json["keypair"]
