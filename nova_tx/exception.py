@@ -456,3 +456,21 @@ class KeypairLimitExceeded(OverQuota):
 
 class ServerGroupLimitExceeded(OverQuota):
     msg_fmt = "Quota exceeded, too many server groups."
+
+
+# Scheduling (nova_tx.scheduler.request_filter, nova_tx.scheduler.resource_request).
+
+class NoValidHost(NovaException):
+    msg_fmt = "No valid host was found. %(reason)s"
+
+
+class RequestFilterFailed(NovaException):
+    msg_fmt = "Scheduling failed: %(reason)s"
+
+
+class RequestGroupSuffixConflict(NovaException):
+    msg_fmt = "Duplicate request group suffix %(suffix)s."
+
+
+class InvalidRoutedNetworkConfiguration(NovaException):
+    msg_fmt = "Invalid routed network configuration: %(reason)s"
