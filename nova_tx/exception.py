@@ -474,3 +474,18 @@ class RequestGroupSuffixConflict(NovaException):
 
 class InvalidRoutedNetworkConfiguration(NovaException):
     msg_fmt = "Invalid routed network configuration: %(reason)s"
+
+
+# -- scheduler: filters and weighers -----------------------------------------------------
+
+
+class ClassNotFound(NotFound):
+    msg_fmt = "Class %(class_name)s could not be found: %(exception)s"
+
+
+class SchedulerHostFilterNotFound(NotFound):
+    msg_fmt = "Scheduler Host Filter %(filter_name)s could not be found."
+
+
+class ComputeHostMetricNotFound(NotFound):
+    msg_fmt = "Metric %(name)s could not be found on the compute host node %(host)s.%(node)s."
