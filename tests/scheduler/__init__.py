@@ -1,0 +1,1 @@
+"""Tests of the scheduler (nova_tx.scheduler) and its request spec."""
