@@ -62,6 +62,10 @@ VALIDATORS = [
     spec("hw:vif_multiqueue_enabled", BOOL, "Multiqueue virtio-net."),
     spec("hw:viommu_model", STR, "Virtual IOMMU model.",
          enum=["intel", "smmuv3", "virtio", "auto"]),
+    # Zed: read by the scheduler's ephemeral encryption prefilter.
+    spec("hw:ephemeral_encryption", BOOL, "Encrypted ephemeral storage."),
+    spec("hw:ephemeral_encryption_format", STR, "Ephemeral encryption format.",
+         enum=["plain", "luks", "luksv2"]),
     # Not namespaced, and as Nova: hide_hypervisor_id and group_policy.
     spec("hide_hypervisor_id", BOOL, "Hide the hypervisor ID from the guest."),
 ]
