@@ -103,10 +103,6 @@ def _sub(v1: int, v2: int) -> int:
     return -1 if v1 == -1 or v2 == -1 else v1 - v2
 
 
-def _sum(v1: int, v2: int) -> int:
-    return -1 if v1 == -1 or v2 == -1 else v1 + v2
-
-
 @dataclasses.dataclass
 class _Limits:
     """The rows a resolution needs, read in one transaction."""
@@ -248,24 +244,35 @@ class QuotaEngine:
                                   user_id: str | None = None) -> dict[str, dict[str, int]]:
         """``{resource: {"minimum": n, "maximum": n}}``: what an update may set.
 
-        A project's limit may not go below its usage nor below what its users were
-        given; a user's may not go below the user's usage nor above what the project
-        has left plus the user's current limit. -1 means no bound.
+        A project's limit may not go below its usage nor below the sum of what its
+        users were given; a user's may not go below the user's usage nor above the
+        project's limit less what the other users were given. -1 means no bound.
+        (Nova computes the same through "remains", where a project over-allocated by
+        exactly one reads as unlimited; here it does not.)
         """
         if self.noop:
             return {name: {"minimum": 0, "maximum": -1} for name in self.resources}
-        project = await self.get_project_quotas(context, project_id, remains=True)
+        limits = await self._load(project_id, user_id, all_users=True)
+        project = self._process(limits.defaults, limits.project,
+                                None if user_id else await self._get_usages(context, project_id),
+                                None)
         settable: dict[str, dict[str, int]] = {}
         if user_id:
-            limits = await self._load(project_id, user_id)
-            user = await self.get_user_quotas(context, project_id, user_id)
-            for name, value in user.items():
-                maximum = _sum(project[name]["remains"], limits.user.get(name, 0))
-                settable[name] = {"minimum": value["in_use"], "maximum": maximum}
+            in_use = await self._get_usages(context, project_id, user_id)
+            for name in self.resources:
+                limit = project[name]["limit"]
+                if limit < 0:
+                    maximum = -1
+                else:
+                    others = sum(v[name] for user, v in limits.all_users.items()
+                                 if user != user_id and v.get(name, -1) >= 0)
+                    maximum = max(limit - others, 0)
+                settable[name] = {"minimum": in_use.get(name, 0), "maximum": maximum}
         else:
             for name, value in project.items():
-                minimum = max(_sub(value["limit"], value["remains"]), value["in_use"])
-                settable[name] = {"minimum": minimum, "maximum": -1}
+                given = sum(v[name] for v in limits.all_users.values()
+                            if v.get(name, -1) >= 0)
+                settable[name] = {"minimum": max(given, value["in_use"]), "maximum": -1}
         return settable
 
     async def get_user_limits(self, project_id: str, user_id: str) -> dict[str, int]:
