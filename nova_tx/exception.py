@@ -489,3 +489,7 @@ class SchedulerHostFilterNotFound(NotFound):
 
 class ComputeHostMetricNotFound(NotFound):
     msg_fmt = "Metric %(name)s could not be found on the compute host node %(host)s.%(node)s."
+
+
+class RequestSpecNotFound(NotFound):
+    msg_fmt = "RequestSpec not found for instance %(instance_uuid)s"
