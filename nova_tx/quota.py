@@ -570,9 +570,10 @@ async def check_num_instances_quota(engine: QuotaEngine, context, *, vcpus: int,
     project_id = project_id or context.project_id
     user_id = user_id or context.user_id
     check_user_id = None
-    if user_id and any(r in await engine.get_user_limits(project_id, user_id)
-                       for r in INSTANCE_RESOURCES):
-        check_user_id = user_id
+    if user_id:
+        user_limits = await engine.get_user_limits(project_id, user_id)
+        if any(r in user_limits for r in INSTANCE_RESOURCES):
+            check_user_id = user_id
     req_cores = max_count * vcpus
     req_ram = max_count * memory_mb
     deltas = {"instances": max_count, "cores": req_cores, "ram": req_ram}

@@ -44,8 +44,11 @@ def _colon_hex(digest: str) -> str:
 
 
 def generate_fingerprint(public_key: str) -> str:
-    """The MD5 fingerprint of an OpenSSH public key; InvalidKeypair if it is not one."""
+    """The MD5 fingerprint of an OpenSSH public key; InvalidKeypair if it is not one
+    (or if it holds a NUL, which some databases cannot store)."""
     try:
+        if "\x00" in public_key:
+            raise ValueError("NUL in key")
         serialization.load_ssh_public_key(public_key.encode("utf-8"))
         blob = base64.b64decode(public_key.split(" ")[1])
         return _colon_hex(hashlib.md5(blob, usedforsecurity=False).hexdigest())
@@ -58,6 +61,8 @@ def generate_x509_fingerprint(pem_key: str | bytes) -> str:
     try:
         if isinstance(pem_key, str):
             pem_key = pem_key.encode("utf-8")
+        if b"\x00" in pem_key:
+            raise ValueError("the certificate holds a NUL character")
         cert = x509.load_pem_x509_certificate(pem_key)
         return _colon_hex(binascii.hexlify(cert.fingerprint(hashes.SHA1())).decode("ascii"))
     except (ValueError, TypeError, binascii.Error) as e:

@@ -61,6 +61,18 @@ def keypair_api(req) -> KeypairAPI:
     return KeypairAPI(components["api_db"], quota_engine(req), req.conf, notifier)
 
 
+def storable_id(value: str) -> bool:
+    """Whether an id can become a row: it fits its column (255) and every database
+    can store it (no NUL, no lone surrogate)."""
+    if len(value) > 255 or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _build(keypair: KeyPair | dict[str, Any], attrs) -> dict[str, Any]:
     values = keypair if isinstance(keypair, dict) else keypair.to_dict()
     return {attr: values[attr] for attr in attrs}
@@ -130,6 +142,9 @@ async def _create(req, *, key_type: bool, user_id: str | None = None) -> dict:
     type_value = params.get("type", KEYPAIR_TYPE_SSH)
     user_id = user_id or context.user_id
     policy.authorize(context, POLICY_ROOT % "create", target={"user_id": user_id})
+    if not storable_id(user_id):
+        raise exception.InvalidInput(
+            reason="user_id must be at most 255 characters of text, without NUL")
     api = keypair_api(req)
     private_key = None
     if "public_key" in params:

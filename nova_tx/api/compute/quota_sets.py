@@ -22,7 +22,7 @@ from oslo_utils import strutils
 from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import wsgi
-from nova_tx.api.compute.keypairs import quota_engine
+from nova_tx.api.compute.keypairs import quota_engine, storable_id
 from nova_tx.api.compute.schemas import quota_sets as schema
 
 routes = wsgi.Routes()
@@ -134,6 +134,13 @@ def _as_limit(resource: str, value: Any) -> int:
     return limit
 
 
+def _check_stored_id(name: str, value: str | None) -> None:
+    """An id that becomes a row must fit its column (255) and be storable text."""
+    if value is not None and not storable_id(value):
+        raise exception.InvalidInput(
+            reason="%s must be at most 255 characters of text, without NUL" % name)
+
+
 @routes.put("/os-quota-sets/{tenant_id}")
 @validation.schema(schema.update, "2.0", "2.35")
 @validation.schema(schema.update_v236, "2.36", "2.56")
@@ -144,6 +151,8 @@ async def update(req, tenant_id):
     context = req.context
     policy.authorize(context, POLICY_ROOT % "update", target={"project_id": tenant_id})
     user_id = _user_id(req)
+    _check_stored_id("project_id", tenant_id)
+    _check_stored_id("user_id", user_id)
     quota_set = req.body["quota_set"]
     if "networks" in quota_set:
         raise exception.InvalidInput(message="The networks quota has been removed")
