@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ import os_resource_classes as orc
 
 from nova_tx.objects import numa
 from nova_tx.objects.flavor import Flavor
+from nova_tx.virt.cpuset import format_cpu_spec, parse_cpu_spec
 
 LOG = logging.getLogger(__name__)
 
@@ -173,6 +175,19 @@ class RequestGroup:
                 group.required_traits.add(trait)
         return group
 
+    @classmethod
+    def from_port_resource_request(cls, port_id: str, request: Mapping[str, Any]
+                                   ) -> tuple[list[RequestGroup], RequestLevelParams]:
+        """The groups of one port's ``resource_request``, in either Neutron format:
+        the legacy one (``resources``, ``required``: one group named by the port id) or
+        the extended one (``request_groups``, each named by its ``id``, and
+        ``same_subtree``)."""
+        if "request_groups" in request:
+            groups = [cls.from_port_request(group["id"], group)
+                      for group in request["request_groups"]]
+            return groups, RequestLevelParams.from_port_request(request)
+        return [cls.from_port_request(port_id, request)], RequestLevelParams()
+
     def to_primitive(self) -> dict[str, Any]:
         return envelope("RequestGroup", {
             "use_same_provider": self.use_same_provider,
@@ -286,7 +301,9 @@ class Destination:
         data = unwrap(primitive)
         forbidden = data.get("forbidden_aggregates")
         aggregates = data.get("aggregates")
-        return cls(host=data.get("host"), node=data.get("node"), cell=data.get("cell"),
+        cell = unwrap(data.get("cell"))
+        return cls(host=data.get("host"), node=data.get("node"),
+                   cell=None if cell is None else dict(cell),
                    aggregates=None if aggregates is None else list(aggregates),
                    forbidden_aggregates=None if forbidden is None else set(forbidden),
                    allow_cross_cell_move=bool(data.get("allow_cross_cell_move", False)))
@@ -438,14 +455,56 @@ class ImageMeta(numa.ImageMeta):
     def to_primitive(self) -> dict[str, Any]:
         data: dict[str, Any] = {k: getattr(self, k) for k in self._FIELDS
                                 if getattr(self, k) is not None}
-        data["properties"] = envelope("ImageMetaProps", dict(self.properties))
+        data["properties"] = envelope("ImageMetaProps", props_to_nova(self.properties))
         return envelope("ImageMeta", data)
 
     @classmethod
     def from_primitive(cls, primitive: Any) -> ImageMeta:
         data = dict(unwrap(primitive) or {})
-        data["properties"] = unwrap(data.get("properties")) or {}
+        data["properties"] = props_from_nova(unwrap(data.get("properties")) or {})
         return cls.from_image(data)
+
+
+_NUMA_PROP = re.compile(r"^hw_numa_(cpus|mem)\.(\d+)$")
+
+
+def props_to_nova(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Glance's property keys as Nova's ``ImageMetaProps`` fields: ``hw_numa_cpus.N``
+    and ``hw_numa_mem.N`` become the lists ``hw_numa_cpus`` (of CPU lists) and
+    ``hw_numa_mem``, ``trait:<T>=required`` joins ``traits_required``."""
+    result: dict[str, Any] = {}
+    numa_lists: dict[str, dict[int, Any]] = {"cpus": {}, "mem": {}}
+    traits = list(properties.get("traits_required") or ())
+    for key, value in properties.items():
+        match = _NUMA_PROP.match(key)
+        if match:
+            kind, index = match.group(1), int(match.group(2))
+            numa_lists[kind][index] = (sorted(parse_cpu_spec(str(value))) if kind == "cpus"
+                                       else int(value))
+        elif key.startswith("trait:"):
+            if value == "required" and key[6:] not in traits:
+                traits.append(key[6:])
+        elif key != "traits_required":
+            result[key] = value
+    for kind, by_index in numa_lists.items():
+        if by_index:
+            result["hw_numa_" + kind] = [by_index[i] for i in sorted(by_index)]
+    if traits:
+        result["traits_required"] = traits
+    return result
+
+
+def props_from_nova(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`props_to_nova` (Glance's ``hw_numa_*.N`` keys back)."""
+    result = dict(properties)
+    for kind in ("cpus", "mem"):
+        values = result.get("hw_numa_" + kind)
+        if isinstance(values, list):
+            del result["hw_numa_" + kind]
+            for index, value in enumerate(values):
+                result[f"hw_numa_{kind}.{index}"] = (
+                    format_cpu_spec(value) if kind == "cpus" else str(value))
+    return result
 
 
 # -- primitives of the objects defined elsewhere ------------------------------------------
@@ -481,13 +540,24 @@ def flavor_from_primitive(primitive: Any) -> Flavor:
 
 def numa_topology_to_primitive(topology: numa.InstanceNUMATopology) -> dict[str, Any]:
     data = topology.to_dict()
-    data["cells"] = [envelope("InstanceNUMACell", cell) for cell in data["cells"]]
+    cells = []
+    for cell in data["cells"]:
+        # Nova's field is cpu_pinning_raw (its cpu_pinning is a property over it).
+        cell["cpu_pinning_raw"] = cell.pop("cpu_pinning")
+        cells.append(envelope("InstanceNUMACell", cell))
+    data["cells"] = cells
     return envelope("InstanceNUMATopology", data)
 
 
 def numa_topology_from_primitive(primitive: Any) -> numa.InstanceNUMATopology:
     data = dict(unwrap(primitive))
-    data["cells"] = [unwrap(cell) for cell in data.get("cells") or ()]
+    cells = []
+    for cell in data.get("cells") or ():
+        cell = dict(unwrap(cell))
+        if "cpu_pinning" not in cell and "cpu_pinning_raw" in cell:
+            cell["cpu_pinning"] = cell.pop("cpu_pinning_raw")
+        cells.append(cell)
+    data["cells"] = cells
     return numa.InstanceNUMATopology.from_dict(data)
 
 
@@ -574,6 +644,11 @@ class RequestSpec:
     @property
     def same_subtree(self) -> list[list[str]]:
         return self.request_level_params.same_subtree
+
+    @property
+    def is_rebuild(self) -> bool:
+        """A rebuild's check of the current host (hint ``_nova_check_type``)."""
+        return self.scheduler_hints.get("_nova_check_type") == ["rebuild"]
 
     def get_scheduler_hint(self, name: str, default: Any = None) -> Any:
         """A hint's value: the single string of a one-item list, else the list."""

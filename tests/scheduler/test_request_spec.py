@@ -354,3 +354,67 @@ class OptionDefaultsTests(unittest.SynchronousTestCase):
             conf.scheduler.max_attempts, conf.filter_scheduler.host_subset_size,
             conf.filter_scheduler.enabled_filters,
             conf.filter_scheduler.ram_weight_multiplier))
+
+
+class NovaFieldFormsTests(unittest.SynchronousTestCase):
+    """Where Glance's and Nova's forms differ, the primitive is Nova's."""
+
+    def test_image_numa_properties_and_traits(self):
+        image = ImageMeta(properties={"hw_numa_nodes": "2", "hw_numa_cpus.0": "0-1",
+                                      "hw_numa_cpus.1": "2,3", "hw_numa_mem.0": "512",
+                                      "hw_numa_mem.1": "1536",
+                                      "trait:HW_CPU_HYPERTHREADING": "required",
+                                      "trait:CUSTOM_NO": "forbidden"})
+        props = image.to_primitive()["nova_object.data"]["properties"]["nova_object.data"]
+        self.assertEqual({"hw_numa_nodes": "2", "hw_numa_cpus": [[0, 1], [2, 3]],
+                          "hw_numa_mem": [512, 1536],
+                          "traits_required": ["HW_CPU_HYPERTHREADING"]}, props)
+        loaded = ImageMeta.from_primitive(image.to_primitive())
+        self.assertEqual({"hw_numa_nodes": "2", "hw_numa_cpus.0": "0-1",
+                          "hw_numa_cpus.1": "2-3", "hw_numa_mem.0": "512",
+                          "hw_numa_mem.1": "1536",
+                          "traits_required": ["HW_CPU_HYPERTHREADING"]}, loaded.properties)
+        from nova_tx.virt import hardware
+
+        guest = hardware.numa_get_constraints(
+            numa.Flavor(vcpus=4, memory_mb=2048, extra_specs={"hw:cpu_policy": "dedicated"}),
+            loaded)
+        self.assertEqual([({0, 1}, 512), ({2, 3}, 1536)],
+                         [(cell.pcpuset, cell.memory) for cell in guest.cells])
+        self.assertEqual("require", guest.cells[0].cpu_thread_policy)
+
+    def test_numa_cell_pinning_is_cpu_pinning_raw(self):
+        topology = numa.InstanceNUMATopology(cells=[numa.InstanceNUMACell(
+            id=0, pcpuset={0, 1}, memory=512, cpu_policy="dedicated",
+            cpu_pinning={0: 2, 1: 3})])
+        from nova_tx.objects import request_spec as rs
+
+        primitive = json.loads(json.dumps(rs.numa_topology_to_primitive(topology)))
+        cell = primitive["nova_object.data"]["cells"][0]["nova_object.data"]
+        self.assertEqual({"0": 2, "1": 3}, cell["cpu_pinning_raw"])
+        self.assertNotIn("cpu_pinning", cell)
+        self.assertEqual(topology, rs.numa_topology_from_primitive(primitive))
+
+    def test_extended_port_resource_request(self):
+        groups, params = RequestGroup.from_port_resource_request("port-1", {
+            "request_groups": [
+                {"id": "g-bw", "resources": {"NET_BW_EGR_KILOBIT_PER_SEC": 1000},
+                 "required": ["CUSTOM_PHYSNET_A", "CUSTOM_VNIC_TYPE_NORMAL"]},
+                {"id": "g-pps", "resources": {"NET_PACKET_RATE_KILOPACKET_PER_SEC": 100},
+                 "required": ["CUSTOM_VNIC_TYPE_NORMAL"]}],
+            "same_subtree": ["g-bw", "g-pps"]})
+        self.assertEqual(["g-bw", "g-pps"], [g.requester_id for g in groups])
+        self.assertEqual([["g-bw", "g-pps"]], params.same_subtree)
+        groups, params = RequestGroup.from_port_resource_request("port-1", {
+            "resources": {"NET_BW_IGR_KILOBIT_PER_SEC": 10}, "required": ["CUSTOM_X"]})
+        self.assertEqual(["port-1"], [g.requester_id for g in groups])
+        self.assertEqual(RequestLevelParams(), params)
+
+    def test_is_rebuild_and_destination_cell(self):
+        spec = RequestSpec(flavor=flavor(), scheduler_hints={"_nova_check_type": ["rebuild"]})
+        self.assertTrue(spec.is_rebuild)
+        self.assertFalse(RequestSpec(flavor=flavor()).is_rebuild)
+        destination = Destination.from_primitive({
+            "host": "h", "cell": {"nova_object.name": "CellMapping",
+                                  "nova_object.data": {"uuid": "c1", "name": "cell1"}}})
+        self.assertEqual({"uuid": "c1", "name": "cell1"}, destination.cell)
