@@ -13,10 +13,12 @@ from typing import Any
 
 from oslo_utils import strutils
 
-from nova_tx import exception
+from nova_tx import exception, log
 from nova_tx.db.api import flavors as db
 from nova_tx.notifications import flavor as flavor_notifications
 from nova_tx.objects.flavor import Flavor
+
+LOG = log.getLogger(__name__)
 
 #: The largest value of an Integer column (Nova's ``db.constants.MAX_INT``).
 MAX_INT = 0x7FFFFFFF
@@ -83,8 +85,12 @@ class FlavorAPI:
         self.host = host
 
     async def _notify(self, context, action: str, flavor: Flavor) -> None:
+        """Send the notification without waiting for it: a bus that is down (the
+        notifier retries, by default without end) must not hold the API's answer."""
         note = flavor_notifications.flavor_notification(action, flavor, self.host)
-        await note.emit(self.notifier, context)
+        note.emit(self.notifier, context).addErrback(
+            lambda failure: LOG.error("flavor.%s notification not sent: %s", action,
+                                      failure.getErrorMessage()))
 
     @staticmethod
     def _visibility(context) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class FlavorServer(APIServer):
     ``server.notifications()`` the versioned notifications sent so far."""
 
     def __init__(self, testcase, *, enforce_new_defaults: bool = False,
-                 notification_format: str = "versioned", policy_file: str | None = None):
+                 notification_format: str = "versioned", policy_file: str | None = None,
+                 notifier=None):
         conf = make_conf()
         messaging.register_opts(conf)
         conf.set_override("host", "fake-mini")
@@ -92,7 +93,8 @@ class FlavorServer(APIServer):
         self.transport = MemoryBus(MemoryBroker())
         self.collector = Collector()
         self._listening = self._listen(conf)
-        notifier = get_versioned_notifier(self.transport, conf, "nova-api:fake-mini")
+        if notifier is None:
+            notifier = get_versioned_notifier(self.transport, conf, "nova-api:fake-mini")
         components = {"api_db": self.pool, "versioned_notifier": notifier}
         router = APIRouter(conf, resources=RESOURCES, authenticator=make_authenticator(conf),
                            components=components)

@@ -541,6 +541,26 @@ class NotificationTests(FlavorTestCase):
         await self.call("DELETE", "/flavors/nope")
         self.assertEqual([], self.api.notifications())
 
+    async def test_a_stuck_bus_does_not_hold_the_answer(self):
+        from twisted.internet import defer
+
+        class Stuck:
+            calls = []
+
+            def is_enabled(self):
+                return True
+
+            def prepare(self, publisher_id=None):
+                return self
+
+            def info(self, context, event_type, payload):
+                self.calls.append(event_type)
+                return defer.Deferred()  # never fires: the broker is down
+
+        api = FlavorServer(self, notifier=Stuck())
+        await api.create_flavor({"name": "f", "ram": 1, "vcpus": 1, "disk": 0})
+        self.assertEqual(["flavor.create"], Stuck.calls)
+
     async def test_unversioned_format_sends_no_flavor_notification(self):
         api = FlavorServer(self, notification_format="unversioned")
         await api.create_flavor({"name": "f", "ram": 1, "vcpus": 1, "disk": 0})
