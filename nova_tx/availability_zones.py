@@ -9,23 +9,16 @@ with no compute host in it is not listed), nor does the internal zone in the lis
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from nova_tx import log
 from nova_tx.conf import availability_zone as az_conf
-from nova_tx.conf import database as database_conf
-from nova_tx.db import engines
-from nova_tx.db.api import cell_mappings
 from nova_tx.db.api import models as api_models
+from nova_tx.db.cells import CellEngines
 from nova_tx.db.main import models as cell_models
-from nova_tx.objects.cell_mapping import BaseUrls
 from nova_tx.objects.service import Service
-
-LOG = log.getLogger(__name__)
 
 AZ_KEY = "availability_zone"
 
@@ -69,7 +62,8 @@ def get_availability_zones(conf: cfg.ConfigOpts, services: Iterable[Service],
     return sorted(available), sorted(disabled - available)
 
 
-def _get_services(conn: sa.Connection) -> list[Service]:
+def get_services(conn: sa.Connection) -> list[Service]:
+    """The live services of one cell database (what zones are made of)."""
     table = cell_models.Service.__table__
     rows = conn.execute(sa.select(table.c.id, table.c.uuid, table.c.host, table.c.binary,
                                   table.c.topic, table.c.disabled)
@@ -79,44 +73,19 @@ def _get_services(conn: sa.Connection) -> list[Service]:
 
 
 class CellServices:
-    """The services of every cell, read through the API database's thread pool (one
-    engine per cell database, made on first use). A cell that cannot be read is
-    left out and logged, as Nova skips down cells."""
+    """The services of every cell with their hosts' aggregate zones, read through the
+    API database's thread pool (``cells``: a ``nova_tx.db.cells.CellEngines``). A cell
+    that cannot be read is left out, as Nova skips down cells."""
 
-    def __init__(self, conf: cfg.ConfigOpts, api_db):
-        self.conf = conf
+    def __init__(self, api_db, cells: CellEngines):
         self.api_db = api_db
-        self._engines: dict[str, sa.Engine] = {}
-        self._lock = threading.Lock()
-
-    def _engine(self, url: str) -> sa.Engine:
-        with self._lock:
-            engine = self._engines.get(url)
-            if engine is None:
-                engine = engines.create_engine(
-                    url, **database_conf.engine_args(self.conf.database))
-                self._engines[url] = engine
-            return engine
+        self.cells = cells
 
     def _all(self, conn: sa.Connection) -> tuple[list[Service], dict[str, set[str]]]:
         found: list[Service] = []
-        base_urls = BaseUrls.from_conf(self.conf)
-        for cell in cell_mappings.get_all(conn, base_urls=base_urls):
-            if cell.is_cell0 or not cell.database_connection:
-                continue
-            try:
-                with self._engine(cell.database_connection).connect() as cell_conn:
-                    found.extend(_get_services(cell_conn))
-            except Exception as e:
-                LOG.warning("Cell %s did not answer; its services are left out: %s",
-                            cell.uuid, e)
+        for services in self.cells.gather(conn, get_services, include_cell0=False).values():
+            found.extend(services)
         return found, az_metadata_by_host(conn, [s.host for s in found if s.host])
 
     async def services_and_zones(self) -> tuple[list[Service], dict[str, set[str]]]:
         return await self.api_db.do(self._all)
-
-    def dispose(self) -> None:
-        with self._lock:
-            for engine in self._engines.values():
-                engine.dispose()
-            self._engines.clear()

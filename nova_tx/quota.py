@@ -19,11 +19,11 @@ server_groups           ``(context, project_id, user_id=None)``          API dat
 server_group_members    ``(context, group_uuid, user_id)``               API database
 ======================  ===============================================  ==============
 
-The instance counter is the caller's to provide (``register_counter``): where
-instances are (the cell databases, or the API database and placement with ``[quota]
-count_usage_from_placement``) is the business of the compute API; until one is
-registered they count as none. ``count_instances_in_cell`` is the legacy count of
-one cell database, for such a counter to run in each cell.
+Instances, cores and ram are counted in every cell database (Nova's legacy
+counting, ``count_instances_in_cell`` in each cell) when the engine has the cells;
+counting from placement (``[quota] count_usage_from_placement``) is the compute
+API's counter to register (``register_counter``); until it does, the cells are
+counted (with a warning).
 
 Checks raise ``OverQuota`` (403) with ``overs``, ``quotas``, ``usages`` and
 ``headroom`` in its ``kwargs``; ``check_num_instances_quota`` turns that into Nova's
@@ -117,11 +117,13 @@ class QuotaEngine:
     """Quota limits, usage and checks for one process.
 
     ``db`` is the API database's ``DBThreadPool`` (None: no stored limits, the
-    ``[quota]`` options apply and nothing API-database is counted; for tests).
+    ``[quota]`` options apply and nothing API-database is counted; for tests);
+    ``cells`` a ``nova_tx.db.cells.CellEngines``: with both, instances, cores and ram
+    are counted in the cell databases until another counter is registered.
     ``[quota] driver`` is read when the engine is made.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, db=None, *,
+    def __init__(self, conf: cfg.ConfigOpts, db=None, *, cells=None,
                  counters: dict[str, Counter] | None = None):
         quota_conf.register_opts(conf)
         self.conf = conf
@@ -137,8 +139,16 @@ class QuotaEngine:
             "server_groups": self._count_server_groups,
             "server_group_members": self._count_server_group_members,
         }
+        self.cells = cells
+        instance_counter = _count_no_instances
+        if db is not None and cells is not None:
+            instance_counter = self._count_instances_in_cells
+            if conf.quota.count_usage_from_placement:
+                LOG.warning("[quota] count_usage_from_placement: until the compute API "
+                            "registers a placement counter, instances, cores and ram are "
+                            "counted in the cell databases")
         for name in INSTANCE_RESOURCES:
-            self.counters[name] = _count_no_instances
+            self.counters[name] = instance_counter
         for name, counter in (counters or {}).items():
             self.register_counter(name, counter)
 
@@ -348,6 +358,15 @@ class QuotaEngine:
                                          user_id=user_id)
         usages["server_groups"] = count.get(scope, {}).get("server_groups", 0)
         return usages
+
+    async def _count_instances_in_cells(self, context, project_id: str,
+                                        user_id: str | None = None
+                                        ) -> dict[str, dict[str, int]]:
+        """Nova's legacy count: every cell database (cell0 too), down cells left out."""
+        per_cell = await self.db.do(self.cells.gather, count_instances_in_cell,
+                                    project_id, user_id=user_id)
+        return add_counts(await _count_no_instances(context, project_id, user_id),
+                          *per_cell.values())
 
     async def _count_key_pairs(self, context, user_id: str) -> dict[str, dict[str, int]]:
         count = await self._do(key_pairs_db.count_by_user, user_id)

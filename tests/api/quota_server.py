@@ -112,9 +112,9 @@ class QuotaServer(APIServer):
         self.agent = Agent(reactor)
 
     def _dispose(self) -> None:
-        source = self.components.get("cell_services")
-        if source is not None:
-            source.dispose()
+        cells = self.components.get("cell_engines")
+        if cells is not None:
+            cells.dispose()
 
     # -- notifications ----------------------------------------------------------------
 
@@ -140,6 +140,15 @@ class QuotaServer(APIServer):
                 "INSERT INTO services (uuid, host, \"binary\", topic, report_count, disabled,"
                 " forced_down, version, deleted, created_at) VALUES (?, ?, ?, ?, 0, ?, 0, 64,"
                 " 0, ?)", (str(uuid.uuid4()), host, binary, topic, disabled, utcnow()))
+
+    def add_instance(self, project_id: str, user_id: str, *, vcpus: int = 2,
+                     memory_mb: int = 1024, vm_state: str = "active") -> None:
+        with self.cell_engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO instances (uuid, project_id, user_id, vcpus, memory_mb, "
+                "vm_state, deleted, hidden, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+                (str(uuid.uuid4()), project_id, user_id, vcpus, memory_mb, vm_state,
+                 utcnow()))
 
     def add_aggregate(self, name: str, hosts: list[str], zone: str | None) -> None:
         with self.engine.begin() as conn:

@@ -66,3 +66,14 @@ class AvailabilityZoneListTest(unittest.TestCase):
         reply = await api.request("GET", "/v2.1/os-availability-zone/detail",
                                   token="admin:abc1")
         self.assertEqual(404, reply.code)
+
+    async def test_down_cell_left_out(self):
+        from nova_tx.db.api import cell_mappings
+
+        api = QuotaServer(self)
+        api.add_service("h1")
+        with api.engine.begin() as conn:
+            cell_mappings.create(conn, transport_url="none:///", name="down",
+                                 database_connection="sqlite:////nonexistent/dir/cell.db")
+        self.assertEqual({"availabilityZoneInfo": [zone("nova")]}, await self.zones(api))
+        self.flushLoggedErrors()

@@ -210,3 +210,26 @@ class QuotaSetRulesTest(unittest.TestCase):
         reply = await api.request("GET", BASE + "/detail", token=ADMIN)
         self.assertEqual(0, reply.json["quota_set"]["key_pairs"]["in_use"])
         self.assertEqual(0, reply.json["quota_set"]["server_group_members"]["in_use"])
+
+    async def test_instances_counted_in_the_cells(self):
+        api = QuotaServer(self)
+        api.add_instance(PROJECT, "u1")
+        api.add_instance(PROJECT, "u2")
+        api.add_instance(PROJECT, "u1", vm_state="soft-delete")
+        api.add_instance("elsewhere", "u1")
+        reply = await api.request("GET", BASE + "/detail", token=ADMIN,
+                                  headers=version("2.57"))
+        body = reply.json["quota_set"]
+        self.assertEqual((2, 4, 2048), (body["instances"]["in_use"], body["cores"]["in_use"],
+                                        body["ram"]["in_use"]))
+        reply = await api.request("GET", BASE + "/detail?user_id=u1", token=ADMIN)
+        self.assertEqual(1, reply.json["quota_set"]["instances"]["in_use"])
+        reply = await api.request("GET", "/v2.1/limits", token=ADMIN, headers=version("2.57"))
+        absolute = reply.json["limits"]["absolute"]
+        self.assertEqual((2, 4, 2048), (absolute["totalInstancesUsed"],
+                                        absolute["totalCoresUsed"], absolute["totalRAMUsed"]))
+        # Usage bounds updates.
+        reply = await self.put(api, {"instances": 1})
+        self.assertIn("already used and reserved 2.", reply.json["badRequest"]["message"])
+        reply = await self.put(api, {"instances": 1, "force": True})
+        self.assertEqual(200, reply.code)

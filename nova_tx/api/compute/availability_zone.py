@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nova_tx import availability_zones, policy
 from nova_tx.api.compute import wsgi
+from nova_tx.api.compute._components import cell_engines
 from nova_tx.conf import availability_zone as az_conf
 
 routes = wsgi.Routes()
@@ -15,12 +16,12 @@ routes = wsgi.Routes()
 
 def cell_services(req) -> availability_zones.CellServices:
     """``components["cell_services"]`` (anything with ``services_and_zones()``), made
-    over the API database on first use."""
+    over the API database and ``components["cell_engines"]`` on first use."""
     components = req.app.components
     source = components.get("cell_services")
     if source is None:
         source = components["cell_services"] = availability_zones.CellServices(
-            req.conf, components["api_db"])
+            components["api_db"], cell_engines(req))
     return source
 
 

@@ -19,11 +19,11 @@ from typing import Any
 from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import pagination, wsgi
+from nova_tx.api.compute._components import quota_engine
 from nova_tx.api.compute.schemas import keypairs as schema
 from nova_tx.compute.keypairs import KeypairAPI
 from nova_tx.notifications.keypair import KeypairNotifier
 from nova_tx.objects.keypair import KEYPAIR_TYPE_SSH, KeyPair
-from nova_tx.quota import QuotaEngine
 
 routes = wsgi.Routes()
 
@@ -38,16 +38,6 @@ def _host(req) -> str:
         return req.conf.host
     except Exception:  # no [DEFAULT] host registered (tests)
         return "localhost"
-
-
-def quota_engine(req) -> QuotaEngine:
-    """This process's quota engine (``components["quota"]``), made over the API
-    database on first use when the process did not provide one."""
-    components = req.app.components
-    engine = components.get("quota")
-    if engine is None:
-        engine = components["quota"] = QuotaEngine(req.conf, components.get("api_db"))
-    return engine
 
 
 def keypair_api(req) -> KeypairAPI:

@@ -14,7 +14,7 @@ from typing import Any
 from nova_tx import policy
 from nova_tx.api import validation
 from nova_tx.api.compute import wsgi
-from nova_tx.api.compute.keypairs import quota_engine
+from nova_tx.api.compute._components import quota_engine
 from nova_tx.api.compute.schemas import limits as schema
 
 routes = wsgi.Routes()

@@ -22,7 +22,8 @@ from oslo_utils import strutils
 from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import wsgi
-from nova_tx.api.compute.keypairs import quota_engine, storable_id
+from nova_tx.api.compute._components import quota_engine
+from nova_tx.api.compute.keypairs import storable_id
 from nova_tx.api.compute.schemas import quota_sets as schema
 
 routes = wsgi.Routes()
