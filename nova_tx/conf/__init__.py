@@ -18,7 +18,9 @@ from nova_tx.conf import (
     neutron,
     placement,
     remote_debug,
+    scheduler,
     servicegroup,
+    workarounds,
 )
 
 #: nova-tx's own ConfigOpts, not oslo.config's process-wide ``cfg.CONF``: libraries
@@ -28,7 +30,8 @@ CONF = cfg.ConfigOpts()
 
 #: The section modules, in the order their options are registered and listed.
 MODULES = (default, api, compute, database, embedded, embedded_services, glance,
-           keystone_authtoken, messaging, neutron, placement, remote_debug, servicegroup)
+           keystone_authtoken, messaging, neutron, placement, remote_debug, scheduler,
+           servicegroup, workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)
