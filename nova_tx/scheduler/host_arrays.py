@@ -225,6 +225,33 @@ class HostArrays:
         if had_pools or pci_pools:
             self._set_pool_table(self._pool_rows(row), keep=self.pool_host != row)
 
+    def resize(self, size: int) -> None:
+        """Grow to ``size`` rows; the new rows are hosts without NUMA information.
+
+        The scheduler's host state adds hosts into spare rows, doubling the arrays when
+        it runs out (``nova_tx.scheduler.host_state``); rows are never removed (a
+        removed host's row is rewritten empty and reused).
+        """
+        if size < self.size:
+            raise ValueError(f"cannot shrink {self.size} host rows to {size}")
+        if size == self.size:
+            return
+        old = self.size
+
+        def longer(array: np.ndarray) -> np.ndarray:
+            new = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+            new[:old] = array
+            return new
+
+        for name, _ in (*_HOST_FIELDS, *_CELL_FIELDS, *_WORD_FIELDS, *_PAGE_FIELDS,
+                        *_SIB_FIELDS):
+            setattr(self, name, longer(getattr(self, name)))
+        for physnet, mask in self.physnet_masks.items():
+            self.physnet_masks[physnet] = longer(mask)
+        self.topologies.extend([None] * (size - old))
+        self.pci_pools.extend([None] * (size - old))
+        self.size = size
+
     def _grow(self, cells: int, words: int, pages: int, entries: int) -> None:
         """Widen every array to at least these dimensions, padding with zeros."""
         c, w = max(self.cells, cells), max(self.words, words)
