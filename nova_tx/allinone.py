@@ -164,7 +164,10 @@ def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMappi
     Runs in a database thread: it blocks.
     """
     engines.check_connection(api_engine)
+    fresh = migration.db_version(api_engine, "api") is None
     migration.db_sync(api_engine, "api")
+    if fresh:
+        seed_flavors(api_engine)
     placement_db.sync_with_api_database(api_engine, conf)
     base_urls = BaseUrls.from_conf(conf)
     with api_engine.begin() as conn:
@@ -192,6 +195,30 @@ def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMappi
         finally:
             engine.dispose()
     return [cell0, cell1]
+
+
+#: The flavors a new all-in-one starts with: Nova's historical defaults, ids 1 to 5, and
+#: DevStack's m1.nano for small test guests. Nova itself creates none.
+SEED_FLAVORS = (
+    ("m1.tiny", 512, 1, 1, "1"),
+    ("m1.small", 2048, 1, 20, "2"),
+    ("m1.medium", 4096, 2, 40, "3"),
+    ("m1.large", 8192, 4, 80, "4"),
+    ("m1.xlarge", 16384, 8, 160, "5"),
+    ("m1.nano", 128, 1, 1, "42"),
+)
+
+
+def seed_flavors(api_engine: sa.Engine) -> None:
+    """Create :data:`SEED_FLAVORS` in a new API database (only then: flavors an
+    operator deleted stay deleted). Runs in a database thread."""
+    from nova_tx.compute.flavors import new_flavor
+    from nova_tx.db.api import flavors
+
+    with api_engine.begin() as conn:
+        for name, memory, vcpus, root_gb, flavorid in SEED_FLAVORS:
+            flavors.create(conn, new_flavor(name, memory, vcpus, root_gb, flavorid=flavorid))
+    LOG.info("Created the flavors %s", ", ".join(f[0] for f in SEED_FLAVORS))
 
 
 def make_service(conf: cfg.ConfigOpts) -> AllInOneService:

@@ -1,15 +1,17 @@
 """nova-allinone: its state in var/, its first and second start, its failures."""
 import configparser
+import json
 import os
 import re
 import socket
+import subprocess
 import tempfile
 import urllib.error
 
 from twisted.trial import unittest
 
 from nova_tx import allinone
-from tests.helpers import Daemon, http_get_json, run, write_config
+from tests.helpers import BIN, Daemon, http_get_json, run, write_config
 
 
 class EnsureConfigTest(unittest.SynchronousTestCase):
@@ -128,6 +130,46 @@ class AllInOneTest(unittest.SynchronousTestCase):
             db.close()
         self.assertEqual([("nova-compute", "compute"), ("nova-conductor", "conductor"),
                           ("nova-scheduler", "scheduler")], rows)
+
+    def openstack(self, *args: str) -> str:
+        """The stock python-openstackclient, logged in through var/clouds.yaml."""
+        env = dict(os.environ, OS_CLIENT_CONFIG_FILE=os.path.join(self.checkout, "var",
+                                                                  "clouds.yaml"))
+        result = subprocess.run([os.path.join(BIN, "openstack"), "--os-cloud", "nova-tx",
+                                 *args], capture_output=True, text=True, env=env,
+                                timeout=120, cwd=self.checkout)
+        self.assertEqual(0, result.returncode, f"openstack {' '.join(args)}: "
+                         f"{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def test_the_stock_openstack_client_works(self):
+        if not os.path.exists(os.path.join(BIN, "openstack")):
+            raise unittest.SkipTest("python-openstackclient is not installed (test extra)")
+        daemon, _ = self.start()
+        self.addCleanup(daemon.stop, 10)
+        flavors = json.loads(self.openstack("flavor", "list", "-f", "json"))
+        # Nova's default order: flavorid as a string ("42" before "5").
+        self.assertEqual(["m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.nano",
+                          "m1.xlarge"], [f["Name"] for f in flavors])
+        images = json.loads(self.openstack("image", "list", "-f", "json"))
+        self.assertEqual(["nova-tx-tiny"], [i["Name"] for i in images])
+        upload = os.path.join(self.checkout, "disk.raw")
+        with open(upload, "wb") as f:
+            f.write(os.urandom(3 * 1024 * 1024 + 17))
+        self.openstack("image", "create", "--file", upload, "--disk-format", "raw",
+                       "--container-format", "bare", "mine")
+        self.openstack("image", "save", "--file", upload + ".back", "mine")
+        with open(upload, "rb") as a, open(upload + ".back", "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        networks = json.loads(self.openstack("network", "list", "-f", "json"))
+        self.assertEqual({"public", "private"}, {n["Name"] for n in networks})
+        keypair = self.openstack("keypair", "create", "mykey")
+        self.assertIn("PRIVATE KEY", keypair)
+        self.assertIn("mykey", self.openstack("keypair", "list"))
+        quotas = json.loads(self.openstack("quota", "show", "--compute", "-f", "json"))
+        self.assertIn("instances", json.dumps(quotas))
+        limits = self.openstack("limits", "show", "--absolute")
+        self.assertRegex(limits, r"max_total_instances\s*\|\s*10 ")
 
     def test_unreachable_database_is_one_line_and_status_1(self):
         conf = write_config(self, (
