@@ -104,6 +104,9 @@ class QuotaServer(APIServer):
         }
         router = APIRouter(conf, resources=RESOURCES, authenticator=make_authenticator(conf),
                            components=self.components)
+        # The application keeps its own dict: what handlers make (the quota engine,
+        # the cell engines) and what tests put in go there.
+        self.components = router.app.components
         testcase.addCleanup(self._dispose)
         site = wsgi.ComputeSite(router.resource(), max_request_body_size=114688)
         self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
@@ -115,6 +118,16 @@ class QuotaServer(APIServer):
         cells = self.components.get("cell_engines")
         if cells is not None:
             cells.dispose()
+
+    def quota_engine(self):
+        """The quota engine the handlers use."""
+        from nova_tx.api.compute._components import quota_engine
+
+        class Request:
+            app = type("App", (), {"components": self.components})
+            conf = self.conf
+
+        return quota_engine(Request)
 
     # -- notifications ----------------------------------------------------------------
 

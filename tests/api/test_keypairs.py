@@ -363,14 +363,7 @@ class KeypairErrorsTest(unittest.TestCase):
 
     async def test_quota_recheck_removes_the_racing_key(self):
         api = QuotaServer(self, quota={"key_pairs": 1})
-        from nova_tx.api.compute.keypairs import quota_engine
-
-        class Req:
-            class app:
-                components = api.components
-            conf = api.conf
-
-        engine = quota_engine(Req)
+        engine = api.quota_engine()
         real = engine.counters["key_pairs"]
         calls = []
 
@@ -388,9 +381,25 @@ class KeypairErrorsTest(unittest.TestCase):
         reply = await api.request("POST", "/v2.1/os-keypairs", token=USER,
                                   body={"keypair": {"name": "k2", "public_key": PUBLIC_KEY}})
         self.assertEqual(403, reply.code)
+        self.assertEqual(["fake", "fake"], calls)  # the check passed, the recheck did not
         with api.engine.connect() as conn:
             names = conn.exec_driver_sql("SELECT name FROM key_pairs").scalars().all()
         self.assertEqual(["k1"], names)
+
+
+    async def test_quota_no_recheck(self):
+        api = QuotaServer(self, quota={"key_pairs": 1, "recheck_quota": False})
+        engine = api.quota_engine()
+        real = engine.counters["key_pairs"]
+
+        async def blind_counter(context, user_id):
+            count = await real(context, user_id)
+            count["user"]["key_pairs"] = 0
+            return count
+
+        await api.import_keypair("k1", token=USER)
+        engine.register_counter("key_pairs", blind_counter)
+        await api.import_keypair("k2", token=USER)
 
 
 class X509Test(unittest.TestCase):

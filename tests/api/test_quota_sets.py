@@ -233,3 +233,63 @@ class QuotaSetRulesTest(unittest.TestCase):
         self.assertIn("already used and reserved 2.", reply.json["badRequest"]["message"])
         reply = await self.put(api, {"instances": 1, "force": True})
         self.assertEqual(200, reply.code)
+
+
+class ProjectVerificationTest(unittest.TestCase):
+    """With Keystone, show/detail/defaults/update refuse a project it does not know."""
+
+    def fake_keystone(self) -> str:
+        from twisted.internet import reactor
+        from twisted.web import resource, server
+
+        seen = self.seen = []
+
+        class Projects(resource.Resource):
+            isLeaf = True
+
+            def render_GET(self, request):
+                seen.append((request.path, request.getHeader(b"x-auth-token")))
+                project = request.path.rsplit(b"/", 1)[-1]
+                request.setResponseCode({b"known": 200, b"secret": 403,
+                                         b"broken": 500}.get(project, 404))
+                return b"{}"
+
+        root = resource.Resource()
+        v3 = resource.Resource()
+        root.putChild(b"v3", v3)
+        v3.putChild(b"projects", Projects())
+        port = reactor.listenTCP(0, server.Site(root), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return "http://127.0.0.1:%d" % port.getHost().port
+
+    async def test_verification(self):
+        from nova_tx.api.project_verifier import KeystoneProjectVerifier
+        from nova_tx.conf import keystone_authtoken
+
+        api = QuotaServer(self)
+        keystone_authtoken.register_opts(api.conf)
+        api.conf.set_override("auth_url", self.fake_keystone(), group="keystone_authtoken")
+        api.components["project_verifier"] = verifier = KeystoneProjectVerifier(api.conf)
+        self.addCleanup(verifier.close)
+        for project, ok in (("known", True), ("secret", True), ("broken", True),
+                            ("missing", False)):
+            for method, path, body in (("GET", "", None), ("GET", "/detail", None),
+                                       ("GET", "/defaults", None),
+                                       ("PUT", "", {"quota_set": {"cores": 3}})):
+                before = api.snapshot()
+                reply = await api.request(method, f"/v2.1/os-quota-sets/{project}{path}",
+                                          token=ADMIN, body=body)
+                if ok:
+                    self.assertEqual(200, reply.code, (project, path, reply.raw))
+                else:
+                    self.assertEqual({"badRequest": {
+                        "code": 400, "message": "Project ID missing is not a valid project."}},
+                        reply.json)
+                    self.assertEqual(before, api.snapshot())
+        self.assertEqual(b"/v3/projects/known", self.seen[0][0])
+        # Keystone out of reach: the project is taken to exist.
+        api.components["project_verifier"] = verifier = KeystoneProjectVerifier(api.conf)
+        self.addCleanup(verifier.close)
+        api.components["project_verifier"].identity_url = "http://127.0.0.1:1/v3"
+        reply = await api.request("GET", "/v2.1/os-quota-sets/missing", token=ADMIN)
+        self.assertEqual(200, reply.code)

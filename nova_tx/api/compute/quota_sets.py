@@ -9,6 +9,9 @@ Microversions: 2.36 drops the nova-network quotas (``fixed_ips``, ``floating_ips
 detail, update and delete; defaults keeps ignoring them, as Nova). ``force`` works at
 every microversion (spec D §4.4: Nova's 2.36 regression is not reproduced).
 
+The project must exist when the identity service can tell (Keystone; 400
+otherwise), for show, detail, defaults and update, as in Nova.
+
 An update is checked per resource unless ``force``: a project's new limit may not be
 below its usage or below the limits its users were given; a user's may not be below
 the user's usage nor above what the project has left for it (400).
@@ -22,7 +25,7 @@ from oslo_utils import strutils
 from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import wsgi
-from nova_tx.api.compute._components import quota_engine
+from nova_tx.api.compute._components import quota_engine, verify_project_id
 from nova_tx.api.compute.keypairs import storable_id
 from nova_tx.api.compute.schemas import quota_sets as schema
 
@@ -81,6 +84,7 @@ async def _get_quotas(req, project_id: str, user_id: str | None,
 @validation.query_schema(schema.query_schema_275, "2.75")
 async def show(req, tenant_id):
     policy.authorize(req.context, POLICY_ROOT % "show", target={"project_id": tenant_id})
+    await verify_project_id(req, tenant_id)
     quotas = await _get_quotas(req, tenant_id, _user_id(req))
     return _format_quota_set(tenant_id, quotas, _filtered(req))
 
@@ -90,6 +94,7 @@ async def show(req, tenant_id):
 @validation.query_schema(schema.query_schema_275, "2.75")
 async def detail(req, tenant_id):
     policy.authorize(req.context, POLICY_ROOT % "detail", target={"project_id": tenant_id})
+    await verify_project_id(req, tenant_id)
     quotas = await _get_quotas(req, tenant_id, _user_id(req), usages=True)
     return _format_quota_set(tenant_id, quotas, _filtered(req))
 
@@ -99,6 +104,7 @@ async def detail(req, tenant_id):
 async def defaults(req, tenant_id):
     policy.authorize(req.context, POLICY_ROOT % "defaults",
                      target={"project_id": tenant_id})
+    await verify_project_id(req, tenant_id)
     values = await quota_engine(req).get_defaults(req.context)
     return _format_quota_set(tenant_id, values, _filtered(req))
 
@@ -151,6 +157,7 @@ def _check_stored_id(name: str, value: str | None) -> None:
 async def update(req, tenant_id):
     context = req.context
     policy.authorize(context, POLICY_ROOT % "update", target={"project_id": tenant_id})
+    await verify_project_id(req, tenant_id)
     user_id = _user_id(req)
     _check_stored_id("project_id", tenant_id)
     _check_stored_id("user_id", user_id)
