@@ -35,7 +35,9 @@ the service's ``service_disabled``, ``service_forced_down``, ``service_heartbeat
 ``pci_free`` (free PCI devices of every pool); object columns ``host``, ``nodename``,
 ``uuid``, ``cell_uuid``, ``hypervisor_type``, ``hypervisor_hostname``, ``cpu_info``,
 ``host_ip``, ``stats``; ``supported_id`` (an index into ``supported_table``, the
-distinct ``supported_instances`` lists); ``ip_version``/``ip_hi``/``ip_lo`` (the host
+distinct ``supported_instances`` lists); ``hypervisor_type_id``, ``cpu_info_id`` and
+``cell_uuid_id`` (indexes into ``interned[name]``, the distinct values of those
+columns, so that a filter on them works once per distinct value); ``ip_version``/``ip_hi``/``ip_lo`` (the host
 IP as two 64-bit words); ``traits`` (``[capacity, words]`` uint64, bit ``i`` of
 ``trait_names[i]``); ``metrics[name]`` (float64, NaN where a host does not report it).
 
@@ -79,8 +81,11 @@ _NUMERIC = (
     ("service_forced_down", np.bool_), ("service_heartbeat", np.float64),
     ("has_service", np.bool_), ("pci_free", np.int64), ("supported_id", np.int32),
     ("ip_version", np.int8), ("ip_hi", np.uint64), ("ip_lo", np.uint64),
-    ("active", np.bool_),
+    ("active", np.bool_), ("hypervisor_type_id", np.int32), ("cpu_info_id", np.int32),
+    ("cell_uuid_id", np.int32),
 )
+#: Object columns with few distinct values across a fleet, also kept as ``<name>_id``.
+INTERNED = ("hypervisor_type", "cpu_info", "cell_uuid")
 _OBJECTS = ("host", "nodename", "uuid", "cell_uuid", "hypervisor_type",
             "hypervisor_hostname", "cpu_info", "host_ip", "stats")
 #: The columns ComputeCapabilitiesFilter and JsonFilter may read as Nova's HostState
@@ -290,6 +295,8 @@ class HostStates:
         self._trait_index: dict[str, int] = {}
         self.metrics: dict[str, np.ndarray] = {}
         self._metrics_raw: dict[int, list[dict[str, Any]]] = {}
+        self.interned: dict[str, list[Any]] = {name: [None] for name in INTERNED}
+        self._intern_index: dict[str, dict[Any, int]] = {name: {None: 0} for name in INTERNED}
         self.supported_table: list[tuple[tuple[str, ...], ...]] = [()]
         self._supported_index: dict[tuple, int] = {(): 0}
         self.arrays = HostArrays(0)
@@ -464,6 +471,8 @@ class HostStates:
         self.hypervisor_version[row] = int(record.hypervisor_version or 0)
         self.hypervisor_hostname[row] = record.hypervisor_hostname
         self.cpu_info[row] = record.cpu_info
+        for name in INTERNED:
+            self._intern(row, name, getattr(self, name)[row])
         supported = tuple(tuple(spec) for spec in record.supported_instances or ())
         index = self._supported_index.get(supported)
         if index is None:
@@ -491,6 +500,13 @@ class HostStates:
                                 float(self.cpu_allocation_ratio[row]),
                                 float(self.ram_allocation_ratio[row]))
         self.pci_free[row] = sum(p.count for p in pools or ())
+
+    def _intern(self, row: int, name: str, value: Any) -> None:
+        index = self._intern_index[name].get(value)
+        if index is None:
+            index = self._intern_index[name][value] = len(self.interned[name])
+            self.interned[name].append(value)
+        getattr(self, f"{name}_id")[row] = index
 
     def _write_metrics(self, row: int, metrics: Sequence[Mapping[str, Any]]) -> None:
         for column in self.metrics.values():

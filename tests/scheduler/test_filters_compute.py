@@ -131,6 +131,16 @@ class ComputeCapabilitiesFilterTests(unittest.SynchronousTestCase):
     def test_path_falls_back_to_stats(self):
         self.check(["qemu"], **{"capabilities:foo": "bar"})
 
+    def test_a_missing_attribute_falls_back_to_stats(self):
+        self.hs.update_from_compute_node(node("bare", hypervisor_type=None,
+                                              stats={"hypervisor_type": "QEMU"}))
+        self.hs.update_from_compute_node(node("empty", hypervisor_type=None))
+        self.check(["qemu", "bare"], **{"capabilities:hypervisor_type": "QEMU"})
+
+    def test_string_columns_without_interning(self):
+        self.check(["ironic"], **{"capabilities:host": "<or> ironic <or> other"})
+        self.check(["qemu"], **{"capabilities:uuid": "s== uuid-qemu"})
+
     def test_every_spec_must_hold(self):
         self.check([], **{"capabilities:hypervisor_type": "s== QEMU",
                           "capabilities:free_ram_mb": "<= 4096"})

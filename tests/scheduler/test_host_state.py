@@ -250,7 +250,8 @@ def dump(hs: HostStates) -> dict:
         key = (hs.host[row], hs.nodename[row])
         result[key] = (
             tuple(float(getattr(hs, c)[row]) for c in columns), hs.uuid[row],
-            int(hs.arrays.n_cells[row]), hs.arrays.memory_usage[row].tolist()[:2],
+            int(hs.arrays.n_cells[row]),
+            hs.arrays.memory_usage[row, :hs.arrays.n_cells[row]].tolist(),
             float(numbers[i]), tuple(bool(v[i]) for v in instances.values()),
             tuple(bool(v[i]) for v in traits.values()),
             None if metric is None or np.isnan(metric[row]) else float(metric[row]))

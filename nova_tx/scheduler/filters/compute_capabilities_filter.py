@@ -8,10 +8,10 @@ string met on the way (``capabilities:cpu_info:features``). A missing value fail
 otherwise ``extra_specs_ops.match(str(value), req)`` decides.
 
 Vectorised for one-word paths over a column (``free_ram_mb``, ``hypervisor_type``, ...:
-float operators in numpy, other operators once per distinct value). Longer paths and
-``stats`` keys walk hosts one by one, once per distinct starting string (so
-``cpu_info`` paths cost the number of distinct CPU models); paths through ``stats`` or
-other per-host dicts are per-host Python.
+float operators in numpy) and for paths starting at ``hypervisor_type``, ``cpu_info``
+or ``cell_uuid`` (once per distinct value, so ``capabilities:cpu_info:features`` costs
+the number of distinct CPU models). Other paths (``host``, ``stats``, ``metrics``,
+unscoped ``stats`` keys, ...) are per-host Python: about 3 ms per 10,000 hosts.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from nova_tx.scheduler import host_state as hs
 from nova_tx.scheduler.filters import BaseHostFilter, extra_specs_ops
 
 LOG = logging.getLogger(__name__)
-_MISSING = object()
 
 
 def attribute(host_states: hs.HostStates, row: int, name: str) -> Any:
@@ -91,24 +90,31 @@ class ComputeCapabilitiesFilter(BaseHostFilter):
         name = path[0] if path else None
         if len(path) == 1 and name in hs.NUMERIC_ATTRIBUTES:
             return extra_specs_ops.match_values(getattr(host_states, name)[rows], req)
-        values = np.empty(len(rows), dtype=object)
-        memo: dict[str, Any] = {}
-        for i, row in enumerate(rows.tolist()):
-            start = attribute(host_states, row, name) if name is not None else None
-            if start is None and name is not None:
-                start = (host_states.stats[row] or {}).get(name)
-            if start is None:
-                values[i] = None
-            elif isinstance(start, str):
-                found = memo.get(start, _MISSING)
-                if found is _MISSING:
-                    found = memo[start] = _walk(start, path[1:])
-                values[i] = found
-            else:
-                values[i] = _walk(start, path[1:])
-        result = np.zeros(len(rows), dtype=bool)
-        present = np.array([v is not None for v in values], dtype=bool)
-        if present.any():
-            result[present] = extra_specs_ops.match_values(
-                np.array([str(v) for v in values[present]], dtype=object), req)
-        return result
+        if name in hs.INTERNED:
+            # Once per distinct value; rows whose value is None look in their stats.
+            table = host_states.interned[name]
+            answers = np.array([value is not None and _matches(_walk(value, path[1:]), req)
+                                for value in table], dtype=bool)
+            ids = getattr(host_states, f"{name}_id")[rows]
+            result = answers[ids]
+            for i in np.flatnonzero(ids == 0).tolist():
+                result[i] = _matches(self._value(host_states, int(rows[i]), path), req)
+            return result
+        return np.array([_matches(self._value(host_states, row, path), req)
+                         for row in rows.tolist()], dtype=bool)
+
+    @staticmethod
+    def _value(host_states: Any, row: int, path: list[str]) -> Any:
+        """Nova's ``_get_capabilities`` for one row."""
+        if not path:
+            return None
+        start = attribute(host_states, row, path[0])
+        if start is None:
+            start = (host_states.stats[row] or {}).get(path[0])
+        if start is None:
+            return None
+        return _walk(start, path[1:])
+
+
+def _matches(value: Any, req: str) -> bool:
+    return value is not None and extra_specs_ops.match(str(value), req)
