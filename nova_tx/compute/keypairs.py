@@ -161,9 +161,10 @@ class KeypairAPI:
         self.notifier = notifier
         self.run_in_thread = run_in_thread
 
-    def _notify(self, context, action: str, phase: str, keypair: KeyPair) -> None:
+    def _notify(self, context, action: str, phase: str, keypair: KeyPair,
+                **which: bool) -> None:
         if self.notifier is not None:
-            self.notifier.notify_keypair(context, action, phase, keypair)
+            self.notifier.notify_keypair(context, action, phase, keypair, **which)
 
     async def _check_quota(self, context, user_id: str, delta: int) -> None:
         try:
@@ -218,8 +219,13 @@ class KeypairAPI:
 
     async def delete_key_pair(self, context, user_id: str, key_name: str) -> None:
         """Delete the user's key pair ``key_name``; KeypairNotFound if there is none."""
+        # As Nova: the legacy start goes out before the lookup, the versioned one
+        # (which carries the key pair) after it.
+        self._notify(context, "delete", "start",
+                     KeyPair(name=key_name, user_id=user_id, fingerprint=None,
+                             public_key=None), versioned=False)
         keypair = await self.get_key_pair(context, user_id, key_name)
-        self._notify(context, "delete", "start", keypair)
+        self._notify(context, "delete", "start", keypair, legacy=False)
         await self.db.do(key_pairs_db.destroy_by_name, user_id, key_name)
         self._notify(context, "delete", "end", keypair)
 

@@ -49,8 +49,9 @@ class KeypairNotifier:
         self.versioned = versioned
         self.legacy = legacy
 
-    def notify_keypair(self, context, action: str, phase: str, keypair: KeyPair) -> None:
-        if self.legacy is not None and self.legacy.is_enabled():
+    def notify_keypair(self, context, action: str, phase: str, keypair: KeyPair, *,
+                       legacy: bool = True, versioned: bool = True) -> None:
+        if legacy and self.legacy is not None and self.legacy.is_enabled():
             payload = {"tenant_id": getattr(context, "project_id", None),
                        "user_id": getattr(context, "user_id", None),
                        "key_name": keypair.name}
@@ -58,4 +59,6 @@ class KeypairNotifier:
                 self.legacy.info(context, "keypair.%s.%s" % (action, phase), payload)
             except Exception:  # a notification never fails the request
                 base.LOG.exception("keypair.%s.%s could not be sent", action, phase)
-        keypair_notification(action, phase, keypair, self.host).emit(self.versioned, context)
+        if versioned:
+            keypair_notification(action, phase, keypair, self.host).emit(self.versioned,
+                                                                         context)

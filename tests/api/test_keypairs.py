@@ -474,6 +474,15 @@ class KeypairNotificationsTest(unittest.TestCase):
                                  fingerprint=got["fingerprint"], public_key=got["public_key"])
         self.assertEqual([], api.legacy_notifications())
 
+    async def test_delete_of_a_missing_key_pair(self):
+        api = QuotaServer(self)
+        reply = await api.request("DELETE", "/v2.1/os-keypairs/nope", token=USER)
+        self.assertEqual(404, reply.code)
+        self.assertEqual([], api.notifications())
+        self.assertEqual([("keypair.delete.start", {"tenant_id": SAMPLE_PROJECT,
+                                                    "user_id": "fake", "key_name": "nope"})],
+                         [(n["event_type"], n["payload"]) for n in api.legacy_notifications()])
+
     async def test_failures_send_no_end(self):
         api = QuotaServer(self, quota={"key_pairs": 0})
         reply = await api.request("POST", "/v2.1/os-keypairs", token=USER,

@@ -6,7 +6,7 @@ services, admin) is not served here.
 """
 from __future__ import annotations
 
-from nova_tx import availability_zones, policy
+from nova_tx import availability_zones, exception, policy
 from nova_tx.api.compute import wsgi
 from nova_tx.api.compute._components import cell_engines
 from nova_tx.conf import availability_zone as az_conf
@@ -20,6 +20,9 @@ def cell_services(req) -> availability_zones.CellServices:
     components = req.app.components
     source = components.get("cell_services")
     if source is None:
+        if components.get("api_db") is None:
+            raise exception.ConfigError(reason="the compute API has no API database "
+                                        "([api_database] connection)")
         source = components["cell_services"] = availability_zones.CellServices(
             components["api_db"], cell_engines(req))
     return source
