@@ -49,6 +49,25 @@ class LoadingTests(unittest.SynchronousTestCase):
         self.assertEqual(["RAMWeigher"], [w.name for w in weigher.weighers])
 
 
+class NovaStyleWeigher(scheduler_weights.BaseHostWeigher):
+    """Written against Nova's contract: per host state."""
+
+    def weight_multiplier(self, host_state):
+        return 2.0 if host_state.host == "b" else 1.0
+
+    def _weigh_object(self, host_state, spec_obj):
+        return host_state.free_ram_mb
+
+
+class NovaStyleTests(unittest.SynchronousTestCase):
+    def test_per_host_weigher_by_class_path(self):
+        hs = states(node("a", memory_mb=1024), node("b", memory_mb=2048))
+        weigher = WeightHandler(make_conf(),
+                                ["tests.scheduler.test_weights_weighers.NovaStyleWeigher"])
+        # raw 1024, 2048 without bounds: min-max scaled to 0 and 1, times 1 and 2
+        self.assertEqual([0.0, 2.0], weights_of(weigher, hs))
+
+
 class RAMWeigherTests(unittest.SynchronousTestCase):
     def setUp(self):
         self.hs = states(node("a", memory_mb=1024), node("b", memory_mb=2048),

@@ -99,7 +99,14 @@ class BaseHostWeigher:
         group, name = self.multiplier_option
         return float(getattr(getattr(self.conf, group), name))
 
+    def weight_multiplier(self, host_state: Any) -> float:
+        """Nova's per-host form; a weigher that overrides it is asked host by host."""
+        return 1.0
+
     def multipliers(self, host_states: Any, rows: np.ndarray) -> np.ndarray:
+        if type(self).weight_multiplier is not BaseHostWeigher.weight_multiplier:
+            return np.array([float(self.weight_multiplier(host_states.host_state(int(r))))
+                             for r in rows], dtype=np.float64)
         configured = self.configured_multiplier()
         if self.aggregate_key is None:
             values = np.full(len(rows), configured)
