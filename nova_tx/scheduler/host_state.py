@@ -816,6 +816,17 @@ class HostStates:
 
     # -- reading back ---------------------------------------------------------------------
 
+    def limits(self, row: int, spec_obj: Any) -> dict[str, Any]:
+        """What Nova's filters leave in ``host_state.limits`` for a passing row (the
+        Selection's ``limits``): the NUMATopologyFilter's ``numa_topology`` limits (the
+        host's ratios and the request's networks) for a NUMA guest on a NUMA host."""
+        if not (self.arrays.topologies[row] and getattr(spec_obj, "numa_topology", None)):
+            return {}
+        return {"numa_topology": numa_obj.NUMATopologyLimits(
+            cpu_allocation_ratio=float(self.cpu_allocation_ratio[row]),
+            ram_allocation_ratio=float(self.ram_allocation_ratio[row]),
+            network_metadata=getattr(spec_obj, "network_metadata", None))}
+
     def host_state(self, row: int) -> HostState:
         """The row as Nova's ``HostState`` (a copy: changing it changes nothing here)."""
         host = self.host[row]

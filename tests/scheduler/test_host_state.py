@@ -189,6 +189,15 @@ class ConsumeTests(unittest.SynchronousTestCase):
                      numa_topology=numa_guest(4, hw__cpu_policy="dedicated"))
         self.assertEqual([], passing(check, hs, third))
 
+    def test_limits_of_a_numa_guest(self):
+        hs = states(node("numa", numa_topology=two_cell_host(), cpu_allocation_ratio=4.0),
+                    node("plain"))
+        request = spec(numa_topology=numa_guest(2, hw__cpu_policy="dedicated"))
+        limits = hs.limits(0, request)["numa_topology"]
+        self.assertEqual((4.0, 1.5), (limits.cpu_allocation_ratio, limits.ram_allocation_ratio))
+        self.assertEqual({}, hs.limits(1, request))
+        self.assertEqual({}, hs.limits(0, spec()))
+
     def test_pci_claim_takes_devices(self):
         pools = [PciDevicePool(count=2, numa_node=0, vendor_id="8086", product_id="154d")]
         hs = states(node("h1", pci_pools=pools))
