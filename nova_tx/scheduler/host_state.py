@@ -313,6 +313,8 @@ class HostStates:
         # Instances, as Nova's HostManager._instance_info: host -> {uuid: instance}.
         self.instance_info: dict[str, dict[str, Any]] = {}
         self._instance_hosts: dict[str, set[str]] = collections.defaultdict(set)
+        # Member rows per aggregate, and answers per key derived from them.
+        self._rows_cache: dict[int, np.ndarray] = {}
         self._cache: dict[Any, np.ndarray] = {}
         self._resize(max(capacity, 1))
 
@@ -408,7 +410,7 @@ class HostStates:
         service = self.services.get(record.host)
         if service is not None:
             self._write_service(row, service)
-        self._cache.clear()
+        self._invalidate(self.host_aggregates.get(record.host, ()))
         return row
 
     def remove_node(self, host: str, nodename: str) -> None:
@@ -436,7 +438,7 @@ class HostStates:
         self.service_heartbeat[row] = np.nan
         self.arrays.update_host(row, None, None, 16.0, 1.5)
         self._free.append(row)
-        self._cache.clear()
+        self._invalidate(self.host_aggregates.get(host, ()))
 
     def _forget_stat_key(self, key: str) -> None:
         self.stats_keys[key] -= 1
@@ -655,12 +657,12 @@ class HostStates:
 
     def update_aggregates(self, aggregates: Any) -> None:
         """Nova's ``update_aggregates``: one aggregate or a list, added or replaced."""
-        if isinstance(aggregates, list | tuple):
-            for aggregate in aggregates:
-                self._update_aggregate(_as_aggregate(aggregate))
-        else:
-            self._update_aggregate(_as_aggregate(aggregates))
-        self._cache.clear()
+        if not isinstance(aggregates, list | tuple):
+            aggregates = [aggregates]
+        aggregates = [_as_aggregate(a) for a in aggregates]
+        for aggregate in aggregates:
+            self._update_aggregate(aggregate)
+        self._invalidate([a.id for a in aggregates])
 
     def _update_aggregate(self, aggregate: Aggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
@@ -677,6 +679,12 @@ class HostStates:
         self.aggregates.pop(aggregate.id, None)
         for host in aggregate.hosts:
             self.host_aggregates[host].discard(aggregate.id)
+        self._invalidate([aggregate.id])
+
+    def _invalidate(self, aggregate_ids: Iterable[int]) -> None:
+        """Forget the member rows of these aggregates and every per-key answer."""
+        for aggregate_id in list(aggregate_ids):
+            self._rows_cache.pop(aggregate_id, None)
         self._cache.clear()
 
     def aggregates_of_host(self, host: str) -> list[Aggregate]:
@@ -685,13 +693,13 @@ class HostStates:
 
     def aggregate_rows(self, aggregate_id: int) -> np.ndarray:
         """The rows of the aggregate's member hosts (cached)."""
-        key = ("rows", aggregate_id)
-        rows = self._cache.get(key)
+        rows = self._rows_cache.get(aggregate_id)
         if rows is None:
-            members = [h for h, ids in self.host_aggregates.items() if aggregate_id in ids]
+            aggregate = self.aggregates.get(aggregate_id)
+            members = set(aggregate.hosts) if aggregate is not None else set()
             rows = np.array([r for h in members for r in self.host_rows.get(h, ())],
                             dtype=np.int64)
-            self._cache[key] = rows
+            self._rows_cache[aggregate_id] = rows
         return rows
 
     def rows_in_aggregates(self, predicate: Callable[[Aggregate], bool],
