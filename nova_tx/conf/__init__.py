@@ -7,6 +7,7 @@ from oslo_config import cfg
 
 from nova_tx.conf import (
     api,
+    availability_zone,
     compute,
     database,
     default,
@@ -15,8 +16,10 @@ from nova_tx.conf import (
     glance,
     keystone_authtoken,
     messaging,
+    metrics,
     neutron,
     placement,
+    quota,
     remote_debug,
     scheduler,
     servicegroup,
@@ -29,9 +32,9 @@ from nova_tx.conf import (
 CONF = cfg.ConfigOpts()
 
 #: The section modules, in the order their options are registered and listed.
-MODULES = (default, api, compute, database, embedded, embedded_services, glance,
-           keystone_authtoken, messaging, neutron, placement, remote_debug, scheduler,
-           servicegroup, workarounds)
+MODULES = (default, api, availability_zone, compute, database, embedded, embedded_services,
+           glance, keystone_authtoken, messaging, metrics, neutron, placement, quota,
+           remote_debug, scheduler, servicegroup, workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)

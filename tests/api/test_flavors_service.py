@@ -59,7 +59,7 @@ class APIComponentsTest(unittest.TestCase):
         policy.init(conf)
         self.addCleanup(policy.reset)
         components = api_service.APIComponents(conf)
-        self.assertEqual({"api_db", "versioned_notifier", "notifier"},
+        self.assertEqual({"api_db", "versioned_notifier", "notifier", "quota", "cell_engines"},
                          set(components.components))
         components.startService()
         self.addCleanup(components.stopService)

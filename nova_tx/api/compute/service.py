@@ -45,7 +45,9 @@ class APIComponents(service.Service):
       the option is unset; handlers that need it then answer 500);
     - ``versioned_notifier``: the versioned ``Notifier`` (publisher ``nova-api:<host>``)
       and ``notifier``, the legacy one (``api.<host>``), on the notification transport
-      when ``[oslo_messaging_notifications] driver`` publishes on a bus.
+      when ``[oslo_messaging_notifications] driver`` publishes on a bus;
+    - ``quota``: the ``QuotaEngine`` and ``cell_engines`` (one Engine per cell database,
+      disposed on stop) it counts instances in.
 
     The pool and the transport start and stop with this service.
     """
@@ -79,6 +81,15 @@ class APIComponents(service.Service):
         self.components["versioned_notifier"] = bus_notifier.get_versioned_notifier(
             self.transport, conf, "nova-api:%s" % conf.host)
         self.components["notifier"] = bus_notifier.get_notifier(self.transport, conf, "api")
+        # One quota engine per process, so that the servers API can register its
+        # instance counter on the engine the quota, limits and key pair handlers use.
+        from nova_tx.db.cells import CellEngines
+        from nova_tx.quota import QuotaEngine
+
+        self.cells = None
+        if self.pool is not None:
+            self.cells = self.components["cell_engines"] = CellEngines(conf)
+        self.components["quota"] = QuotaEngine(conf, self.pool, cells=self.cells)
 
     def startService(self) -> None:
         service.Service.startService(self)
@@ -97,6 +108,8 @@ class APIComponents(service.Service):
             stops.append(self.transport.close())
         if self.pool is not None:
             stops.append(self.pool.stop())
+        if self.cells is not None:
+            self.cells.dispose()
         return defer.gatherResults(stops)
 
 
