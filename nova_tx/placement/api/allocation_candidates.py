@@ -221,15 +221,20 @@ def encode_body(req, requests: list[candidates.AllocationRequest],
                                                  for rc, amount in key) + "}"
         return found
 
+    for summary in summaries:
+        uuid(summary.provider.uuid)
     if req.wants((1, 12)):
         mappings = req.wants((1, 34))
         parts = []
         for request in requests:
-            allocations = ", ".join([f'{uuid(u)}: {{"resources": {resources(res)}}}'
-                                     for u, res in request.allocations.items()])
+            allocations = ", ".join([
+                f'{quoted.get(u) or uuid(u)}: {{"resources": {resources(res)}}}'
+                for u, res in request.allocations.items()])
             if mappings:
-                mapped = ", ".join([f"{name(suffix)}: [{', '.join(map(uuid, uuids))}]"
-                                    for suffix, uuids in request.mappings.items()])
+                mapped = ", ".join([
+                    f"{name(suffix)}: "
+                    f"[{', '.join([quoted.get(u) or uuid(u) for u in uuids])}]"
+                    for suffix, uuids in request.mappings.items()])
                 parts.append(f'{{"allocations": {{{allocations}}}, "mappings": {{{mapped}}}}}')
             else:
                 parts.append(f'{{"allocations": {{{allocations}}}}}')
@@ -251,7 +256,7 @@ def encode_body(req, requests: list[candidates.AllocationRequest],
                 for rc, (capacity, used) in summary.resources.items()
                 if all_classes or rc in requested)
         provider = summary.provider
-        entry = f'{uuid(provider.uuid)}: {{"resources": {{{res}}}'
+        entry = f'{quoted[provider.uuid]}: {{"resources": {{{res}}}'
         if with_traits:
             text = traits_text.get(id(summary.traits))
             if text is None:
@@ -259,9 +264,10 @@ def encode_body(req, requests: list[candidates.AllocationRequest],
             entry += f', "traits": {text}'
         if with_tree:
             parent = provider.parent_provider_uuid
+            root = provider.root_provider_uuid
             entry += (f', "parent_provider_uuid": '
-                      f'{"null" if parent is None else uuid(parent)}, '
-                      f'"root_provider_uuid": {uuid(provider.root_provider_uuid)}')
+                      f'{"null" if parent is None else quoted.get(parent) or uuid(parent)}, '
+                      f'"root_provider_uuid": {quoted.get(root) or uuid(root)}')
         parts.append(entry + "}")
     return (f'{{"allocation_requests": {requests_text}, '
             f'"provider_summaries": {{{", ".join(parts)}}}}}').encode()

@@ -337,7 +337,7 @@ def _get_candidates(conn: sa.Connection, query: CandidateQuery
             allocations.setdefault(uuid_of[p], {})[names[rc_id]] = amount
         requests.append(AllocationRequest(
             allocations=allocations,
-            mappings={s: sorted(uuid_of[p] for p in ps) for s, ps in mappings.items()}))
+            mappings={s: sorted([uuid_of[p] for p in ps]) for s, ps in mappings.items()}))
     return requests, summaries
 
 
