@@ -828,6 +828,105 @@ cdef const double* _f64(object a, list keep) except NULL:
     return &v[0]
 
 
+# The host arrays' pointers, kept on the ``HostArrays`` between calls: taking ~27
+# buffers costs more than fitting one host. The view is reused only while every array
+# attribute is still the very object it was taken from, and only when no array needed
+# a converted copy (a copy would not see in-place row updates).
+_VIEW_FIELDS = (
+    "n_cells", "any_socket_none", "has_pci_pools", "tunnel_mask", "cell_socket",
+    "memory", "memory_usage", "cpu_usage", "cpuset_count", "pcpuset_count", "legacy",
+    "threads_per_core", "pci_free", "sib_start", "sib_end", "sib_simple", "n_pages",
+    "pcpuset", "pinned", "page_size", "page_total", "page_used", "page_reserved",
+    "sib_cpu", "sib_head", "cpu_allocation_ratio", "ram_allocation_ratio")
+
+
+cdef class _View:
+    cdef Hosts H
+    cdef const int32_t* sib_cpu
+    cdef const uint8_t* sib_head
+    cdef const double* cpu_ratio
+    cdef const double* ram_ratio
+    cdef object cpu_src, ram_src
+    cdef list keep
+    cdef list sources
+    cdef Py_ssize_t size
+    cdef bint exact
+
+    def __copy__(self):
+        return None
+
+    def __deepcopy__(self, memo):
+        return None
+
+    cdef bint valid_for(self, arrays):
+        cdef Py_ssize_t i
+        if arrays.size != self.size:
+            return False
+        for i in range(len(_VIEW_FIELDS)):
+            if getattr(arrays, _VIEW_FIELDS[i]) is not self.sources[i]:
+                return False
+        return True
+
+
+cdef inline object _exact(object a, object dtype, _View v):
+    """``a`` as a contiguous array of ``dtype``; marks ``v`` inexact if that copies."""
+    cdef object c = np.ascontiguousarray(a) if dtype is None else np.ascontiguousarray(a, dtype=dtype)
+    if c is not a:
+        v.exact = False
+    return c
+
+
+cdef _View _view_of(arrays):
+    cached = getattr(arrays, "_kernel_view", None)
+    if isinstance(cached, _View) and (<_View>cached).valid_for(arrays):
+        return <_View>cached
+    cdef _View v = _View.__new__(_View)
+    cdef list keep = []
+    v.keep = keep
+    v.exact = True
+    v.size = arrays.size
+    v.sources = [getattr(arrays, name) for name in _VIEW_FIELDS]
+    cdef Hosts H
+    H.N, H.C, H.W = arrays.size, arrays.cells, arrays.words
+    H.P, H.K, H.B = arrays.pages, arrays.entries, arrays.buckets
+    H.n_cells = _i32(_exact(arrays.n_cells, np.int32, v), keep)
+    H.any_socket_none = _u8(_exact(arrays.any_socket_none, None, v), keep)
+    H.has_pci_pools = _u8(_exact(arrays.has_pci_pools, None, v), keep)
+    H.tunnel_mask = _u64(_exact(arrays.tunnel_mask, np.uint64, v), keep)
+    H.cell_socket = _i32(_exact(arrays.cell_socket, np.int32, v), keep)
+    H.memory = _i64(_exact(arrays.memory, np.int64, v), keep)
+    H.memory_usage = _i64(_exact(arrays.memory_usage, np.int64, v), keep)
+    H.cpu_usage = _i64(_exact(arrays.cpu_usage, np.int64, v), keep)
+    H.cpuset_count = _i32(_exact(arrays.cpuset_count, np.int32, v), keep)
+    H.pcpuset_count = _i32(_exact(arrays.pcpuset_count, np.int32, v), keep)
+    H.legacy = _u8(_exact(arrays.legacy, None, v), keep)
+    H.tpc = _i32(_exact(arrays.threads_per_core, np.int32, v), keep)
+    H.pci_free = _i64(_exact(arrays.pci_free, np.int64, v), keep)
+    H.sib_start = _i32(_exact(arrays.sib_start, np.int32, v), keep)
+    H.sib_end = _i32(_exact(arrays.sib_end, np.int32, v), keep)
+    H.sib_simple = _u8(_exact(arrays.sib_simple, None, v), keep)
+    H.n_pages = _i32(_exact(arrays.n_pages, np.int32, v), keep)
+    H.pcpuset = _u64(_exact(arrays.pcpuset, np.uint64, v), keep)
+    H.pinned = _u64(_exact(arrays.pinned, np.uint64, v), keep)
+    H.page_size = _i64(_exact(arrays.page_size, np.int64, v), keep)
+    H.page_total = _i64(_exact(arrays.page_total, np.int64, v), keep)
+    H.page_used = _i64(_exact(arrays.page_used, np.int64, v), keep)
+    H.page_reserved = _i64(_exact(arrays.page_reserved, np.int64, v), keep)
+    v.sib_cpu = _i32(_exact(arrays.sib_cpu, np.int32, v), keep)
+    v.sib_head = _u8(_exact(arrays.sib_head, None, v), keep)
+    v.cpu_src, v.ram_src = arrays.cpu_allocation_ratio, arrays.ram_allocation_ratio
+    v.cpu_ratio = _f64(_exact(v.cpu_src, np.float64, v), keep)
+    v.ram_ratio = _f64(_exact(v.ram_src, np.float64, v), keep)
+    v.H = H
+    if v.exact:
+        try:
+            arrays._kernel_view = v
+        except AttributeError:
+            pass
+    return v
+
+
+
 def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
              cpu_ratio, ram_ratio, rows, details,
              pci_need=None, pci_policy=None, pci_match=None, pci_keep=None,
@@ -861,46 +960,33 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
         raise ValueError(f"at most {MAXG} guest cells")
     for g in range(G):
         total_pins += gc[g, 1]
-    cells_np = np.full((D, max(G, 1)), -1, dtype=np.int32)
-    pages_np = np.zeros((D, max(G, 1)), dtype=np.int64)
-    pins_np = np.full((D, max(total_pins, 1)), -1, dtype=np.int32)
-    res_np = np.full((D, 1), -1, dtype=np.int32)
+    # np.empty and a fill here: np.full costs more than fitting one host.
+    cells_np = np.empty((D, max(G, 1)), dtype=np.int32)
+    pages_np = np.empty((D, max(G, 1)), dtype=np.int64)
+    pins_np = np.empty((D, max(total_pins, 1)), dtype=np.int32)
+    res_np = np.empty((D, 1), dtype=np.int32)
     cdef int32_t[:, ::1] o_cells = cells_np
     cdef int64_t[:, ::1] o_pages = pages_np
     cdef int32_t[:, ::1] o_pins = pins_np
     cdef int32_t[:, ::1] o_res = res_np
+    cdef Py_ssize_t f
+    for m in range(D):
+        for f in range(o_cells.shape[1]):
+            o_cells[m, f] = -1
+            o_pages[m, f] = 0
+        for f in range(o_pins.shape[1]):
+            o_pins[m, f] = -1
+        o_res[m, 0] = -1
     if arrays.size == 0 or (M == 0 and D == 0):
         return fits.base, cells_np, pages_np, pins_np, res_np
     if arrays.words > MAXW or arrays.cells > MAXC:
         raise ValueError("host arrays wider than the kernel")
 
-    H.N, H.C, H.W = arrays.size, arrays.cells, arrays.words
-    H.P, H.K, H.B = arrays.pages, arrays.entries, arrays.buckets
-    H.n_cells = _i32(arrays.n_cells, keep)
-    H.any_socket_none = _u8(arrays.any_socket_none, keep)
-    H.has_pci_pools = _u8(arrays.has_pci_pools, keep)
-    H.tunnel_mask = _u64(arrays.tunnel_mask, keep)
-    H.cell_socket = _i32(arrays.cell_socket, keep)
-    H.memory = _i64(arrays.memory, keep)
-    H.memory_usage = _i64(arrays.memory_usage, keep)
-    H.cpu_usage = _i64(arrays.cpu_usage, keep)
-    H.cpuset_count = _i32(arrays.cpuset_count, keep)
-    H.pcpuset_count = _i32(arrays.pcpuset_count, keep)
-    H.legacy = _u8(arrays.legacy, keep)
-    H.tpc = _i32(arrays.threads_per_core, keep)
-    H.pci_free = _i64(arrays.pci_free, keep)
-    H.sib_start = _i32(arrays.sib_start, keep)
-    H.sib_end = _i32(arrays.sib_end, keep)
-    H.sib_simple = _u8(arrays.sib_simple, keep)
-    H.n_pages = _i32(arrays.n_pages, keep)
-    H.pcpuset = _u64(arrays.pcpuset, keep)
-    H.pinned = _u64(arrays.pinned, keep)
-    H.page_size = _i64(arrays.page_size, keep)
-    H.page_total = _i64(arrays.page_total, keep)
-    H.page_used = _i64(arrays.page_used, keep)
-    H.page_reserved = _i64(arrays.page_reserved, keep)
-    sib_cpu = _i32(arrays.sib_cpu, keep)
-    sib_head = _u8(arrays.sib_head, keep)
+    cdef _View view = _view_of(arrays)
+    H = view.H
+    sib_cpu = view.sib_cpu
+    sib_head = view.sib_head
+    keep.append(view)
 
     R.G = G
     for g in range(G):
@@ -913,8 +999,10 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
     R.reserve_first = reserve_first
     R.pack = pack
     R.use_limits = use_limits
-    R.cpu_ratio = _f64(cpu_ratio, keep)
-    R.ram_ratio = _f64(ram_ratio, keep)
+    R.cpu_ratio = (view.cpu_ratio if cpu_ratio is view.cpu_src
+                   else _f64(cpu_ratio, keep))
+    R.ram_ratio = (view.ram_ratio if ram_ratio is view.ram_src
+                   else _f64(ram_ratio, keep))
     R.n_pci = 0 if pci_need is None else len(pci_need)
     R.pci_desc = pci_desc
     if R.n_pci:

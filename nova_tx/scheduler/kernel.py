@@ -165,6 +165,26 @@ def _pci_arrays(arrays: HostArrays, requests: Sequence[obj.InstancePCIRequest]
     return need, policy, match, keep
 
 
+_CELL_FIELDS = tuple(f.name for f in dataclasses.fields(obj.InstanceNUMACell))
+_COPIED = ("id", "cpuset", "pcpuset", "memory", "pagesize", "cpu_policy",
+           "cpu_thread_policy", "cpu_pinning", "cpuset_reserved")
+
+
+def _copy_cell(cell: obj.InstanceNUMACell) -> obj.InstanceNUMACell:
+    """A deep copy of a guest cell, field by field (``dataclasses.replace`` and deepcopy
+    cost more than a one-host fit). Should the class gain a field, deepcopy takes over."""
+    return obj.InstanceNUMACell(
+        cell.id, set(cell.cpuset), set(cell.pcpuset), cell.memory, cell.pagesize,
+        cell.cpu_policy, cell.cpu_thread_policy,
+        None if cell.cpu_pinning is None else dict(cell.cpu_pinning),
+        None if cell.cpuset_reserved is None else set(cell.cpuset_reserved))
+
+
+if _CELL_FIELDS != _COPIED:  # pragma: no cover - a new field must be copied above
+    def _copy_cell(cell: obj.InstanceNUMACell) -> obj.InstanceNUMACell:  # noqa: F811
+        return copy.deepcopy(cell)
+
+
 def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
             cells: np.ndarray, pages: np.ndarray, pins: np.ndarray, reserved: np.ndarray
             ) -> obj.InstanceNUMATopology:
@@ -173,12 +193,7 @@ def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
     offset = 0
     for g, guest_cell in enumerate(guest.cells):
         # A deep copy, field by field (deepcopy itself costs more than the fit).
-        cell = dataclasses.replace(
-            guest_cell, cpuset=set(guest_cell.cpuset), pcpuset=set(guest_cell.pcpuset),
-            cpu_pinning=(None if guest_cell.cpu_pinning is None
-                         else dict(guest_cell.cpu_pinning)),
-            cpuset_reserved=(None if guest_cell.cpuset_reserved is None
-                             else set(guest_cell.cpuset_reserved)))
+        cell = _copy_cell(guest_cell)
         count = len(guest_cell.pcpuset)
         cell.id = topology.cells[int(cells[g])].id
         if guest_cell.pagesize:
@@ -209,8 +224,13 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
             else np.asarray(list(hosts) if not isinstance(hosts, np.ndarray) else hosts,
                             dtype=np.int64))
     details = np.array(sorted(set(int(r) for r in want_details_for)), dtype=np.int64)
-    for given in (rows, details):
-        if len(given) and (given.min() < 0 or given.max() >= arrays.size):
+    for given in ((details,) if hosts is None else (rows, details)):
+        if not len(given):
+            continue
+        # Python's min/max for a few rows: a numpy reduction costs more than the fit.
+        few = given.tolist() if len(given) <= 64 else None
+        low, high = (min(few), max(few)) if few else (given.min(), given.max())
+        if low < 0 or high >= arrays.size:
             raise IndexError(f"host rows must be within 0..{arrays.size - 1}")
     guest = request.guest
     if not guest or not len(guest.cells) or len(rows) == 0 and len(details) == 0:
@@ -272,7 +292,8 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
         else:
             fitted[row] = _decode(guest, arrays.topologies[row], cells[i], pages[i], pins[i],
                                   reserved[i])
-    fallback = np.flatnonzero(arrays.fallback[rows]) if len(rows) else []
+    fallback = (np.flatnonzero(arrays.fallback[rows])
+                if len(rows) and arrays.fallback.any() else ())
     if len(fallback):
         LOG.debug("%d host(s) beyond the kernel's layout fitted by the reference",
                   len(fallback))
