@@ -16,18 +16,17 @@ dotted class path: that class) and applies ``enabled_filters`` in order, with No
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from oslo_config import cfg
-from twisted.plugin import IPlugin, getPlugins
+from twisted.plugin import IPlugin
 from zope.interface import Attribute, Interface, implementer
 
 from nova_tx import exception
+from nova_tx.scheduler import loadables
 
 __all__ = ["BaseHostFilter", "FilterHandler", "IHostFilter", "all_filters"]
 
@@ -100,9 +99,7 @@ def request_is_rebuild(spec_obj: Any) -> bool:
 
 
 def _plugins() -> list[IHostFilter]:
-    import nova_tx.plugins
-
-    return list(getPlugins(IHostFilter, nova_tx.plugins))
+    return loadables.plugins(IHostFilter)
 
 
 def all_filters() -> list[IHostFilter]:
@@ -110,46 +107,17 @@ def all_filters() -> list[IHostFilter]:
     return sorted(_plugins(), key=lambda f: f.name)
 
 
-def _as_filter(value: Any, path: str) -> IHostFilter:
-    if inspect.isclass(value):
-        value = value()
-    if not IHostFilter.providedBy(value):
-        raise exception.ClassNotFound(class_name=path,
-                                      exception="Not a class of the correct type")
-    return value
-
-
 def load_available(paths: Iterable[str]) -> dict[str, IHostFilter]:
-    """``available_filters``: name -> unconfigured filter."""
+    """``available_filters``: name -> unconfigured filter (a later path naming a filter
+    replaces an earlier one; ``all_filters`` adds only the names not yet there)."""
     found: dict[str, IHostFilter] = {}
-    builtins: dict[str, IHostFilter] | None = None
-    for path in paths:
-        if path in ALL_FILTERS:
-            for plugin in all_filters():
-                found.setdefault(plugin.name, plugin)
-            continue
-        if path.startswith("nova.scheduler.filters."):
-            # Nova's own class paths name our built-ins of the same class name.
-            if builtins is None:
-                builtins = {f.name: f for f in all_filters()}
-            name = path.rsplit(".", 1)[-1]
-            if name not in builtins:
-                raise exception.ClassNotFound(class_name=path,
-                                              exception="No such filter in nova-tx")
-            found[name] = builtins[name]
-            continue
-        module, _, attribute = path.rpartition(".")
-        try:
-            value = getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError, ValueError) as e:
-            raise exception.ClassNotFound(class_name=path, exception=str(e)) from e
-        if inspect.isfunction(value):
-            for item in value():
-                item = _as_filter(item, path)
-                found[item.name] = item
+    for plugin, from_every in loadables.load_paths(
+            paths, IHostFilter, every=ALL_FILTERS, all_plugins=all_filters,
+            nova_package="nova.scheduler.filters", kind="filter"):
+        if from_every:
+            found.setdefault(plugin.name, plugin)
         else:
-            item = _as_filter(value, path)
-            found[item.name] = item
+            found[plugin.name] = plugin
     return found
 
 

@@ -17,8 +17,6 @@ for a class to import.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import math
 import random
@@ -27,10 +25,11 @@ from typing import Any
 
 import numpy as np
 from oslo_config import cfg
-from twisted.plugin import IPlugin, getPlugins
+from twisted.plugin import IPlugin
 from zope.interface import Attribute, Interface, implementer
 
-from nova_tx import exception, weights
+from nova_tx import weights
+from nova_tx.scheduler import loadables
 
 __all__ = ["BaseHostWeigher", "IHostWeigher", "WeightHandler", "all_weighers"]
 
@@ -123,9 +122,7 @@ class BaseHostWeigher:
 
 
 def _plugins() -> list[IHostWeigher]:
-    import nova_tx.plugins
-
-    return list(getPlugins(IHostWeigher, nova_tx.plugins))
+    return loadables.plugins(IHostWeigher)
 
 
 def all_weighers() -> list[IHostWeigher]:
@@ -135,43 +132,12 @@ def all_weighers() -> list[IHostWeigher]:
     return sorted(found.values(), key=lambda w: (rank.get(w.name, len(rank)), w.name))
 
 
-def _as_weigher(value: Any, path: str) -> IHostWeigher:
-    if inspect.isclass(value):
-        value = value()
-    if not IHostWeigher.providedBy(value):
-        raise exception.ClassNotFound(class_name=path,
-                                      exception="Not a class of the correct type")
-    return value
-
-
 def load_weighers(paths: Iterable[str]) -> list[IHostWeigher]:
-    """``weight_classes``: the unconfigured weighers, in order, each once."""
-    result: list[IHostWeigher] = []
-    builtins: dict[str, IHostWeigher] | None = None
-    for path in paths:
-        if path in ALL_WEIGHERS:
-            result.extend(all_weighers())
-            continue
-        if path.startswith("nova.scheduler.weights."):
-            if builtins is None:
-                builtins = {w.name: w for w in all_weighers()}
-            name = path.rsplit(".", 1)[-1]
-            if name not in builtins:
-                raise exception.ClassNotFound(class_name=path,
-                                              exception="No such weigher in nova-tx")
-            result.append(builtins[name])
-            continue
-        module, _, attribute = path.rpartition(".")
-        try:
-            value = getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError, ValueError) as e:
-            raise exception.ClassNotFound(class_name=path, exception=str(e)) from e
-        if inspect.isfunction(value):
-            result.extend(_as_weigher(item, path) for item in value())
-        else:
-            result.append(_as_weigher(value, path))
+    """``weight_classes``: the unconfigured weighers, in order, each once (the first)."""
     unique: dict[str, IHostWeigher] = {}
-    for weigher in result:
+    for weigher, _ in loadables.load_paths(
+            paths, IHostWeigher, every=ALL_WEIGHERS, all_plugins=all_weighers,
+            nova_package="nova.scheduler.weights", kind="weigher"):
         unique.setdefault(weigher.name, weigher)
     return list(unique.values())
 
