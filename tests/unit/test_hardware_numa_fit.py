@@ -16,45 +16,18 @@ from nova_tx.objects.numa import (
     NUMATopologyLimits,
 )
 from nova_tx.virt import hardware
-
-SMT_SIBLINGS = [{0, 1}, {2, 3}, {4, 5}, {6, 7}]
-
-
-def guest(specs=None, vcpus=2, memory_mb=1024, props=None):
-    return hardware.numa_get_constraints(
-        Flavor(vcpus=vcpus, memory_mb=memory_mb, extra_specs=dict(specs or {})),
-        ImageMeta(properties=dict(props or {})))
-
-
-def shared(cells=1, vcpus=2, memory_mb=1024):
-    return guest({"hw:numa_nodes": str(cells)}, vcpus, memory_mb)
-
-
-def dedicated(vcpus=2, memory_mb=1024, **specs):
-    return guest({"hw:cpu_policy": "dedicated", **specs}, vcpus, memory_mb)
-
-
-def placement(fitted):
-    """(host cell ids, {vcpu: pcpu}) of a fit result, or None."""
-    if fitted is None:
-        return None
-    return [c.id for c in fitted.cells], fitted.cpu_pinning
-
-
-def worked_example_host():
-    """spec/E §2.5: three cells of 4 shared + 4 dedicated CPUs, 8192 MiB each."""
-    def cell(i, **usage):
-        return NUMACell(id=i, cpuset=set(range(8 * i, 8 * i + 4)),
-                        pcpuset=set(range(8 * i + 4, 8 * i + 8)), memory=8192,
-                        siblings=[{c} for c in range(8 * i, 8 * i + 8)], **usage)
-    return NUMATopology(cells=[
-        cell(0, cpu_usage=2, memory_usage=4096, pinned_cpus={4}),
-        cell(1),
-        cell(2, cpu_usage=1, memory_usage=6144, pinned_cpus={20, 21}),
-    ])
-
-
-LIMITS = NUMATopologyLimits(cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5)
+from tests.unit.numa_helpers import (
+    LIMITS,
+    dedicated,
+    guest,
+    network_affinity_host,
+    non_smt_host,
+    paged_cell,
+    placement,
+    shared,
+    smt_host,
+    worked_example_host,
+)
 
 
 class PackAndSpreadTests(SynchronousTestCase):
@@ -197,14 +170,6 @@ class CellFitTests(SynchronousTestCase):
         self.assertIsNone(hardware.numa_fit_instance_to_host(host, dedicated(), LIMITS))
 
 
-def paged_cell(**pages):
-    """spec/E §2.7: 4 KiB ×1048576, 2 MiB ×1024, 1 GiB ×4 (10 GiB of memory)."""
-    small = NUMAPagesTopology(4, 1048576)
-    medium = NUMAPagesTopology(2048, 1024)
-    large = NUMAPagesTopology(1048576, 4, **pages)
-    return NUMACell(id=0, cpuset={0, 1, 2, 3}, memory=10240, mempages=[small, medium, large])
-
-
 class PageSizeSelectionTests(SynchronousTestCase):
     """spec/E §2.7 worked examples (guest 2048 MiB)."""
 
@@ -250,18 +215,6 @@ class PageSizeSelectionTests(SynchronousTestCase):
             cell, InstanceNUMACell(id=0, memory=4096, pagesize=MEMPAGES_ANY)), 1048576)
         self.assertIsNone(hardware.select_page_size(
             cell, InstanceNUMACell(id=0, memory=8192, pagesize=MEMPAGES_LARGE)))
-
-
-def smt_host(pinned=(), legacy=False, siblings=SMT_SIBLINGS, pcpus=range(8), cpuset=None):
-    pcpuset = set(pcpus)
-    if cpuset is None:
-        cpuset = set(pcpuset) if legacy else set()
-    return NUMATopology(cells=[NUMACell(id=0, cpuset=cpuset, pcpuset=pcpuset, memory=16384,
-                                        pinned_cpus=set(pinned), siblings=siblings)])
-
-
-def non_smt_host(**kwargs):
-    return smt_host(siblings=[{c} for c in range(8)], **kwargs)
 
 
 class PinningTableTests(SynchronousTestCase):
@@ -362,10 +315,7 @@ class NetworkAffinityTests(SynchronousTestCase):
     """spec/E §2.10.3: physnet and tunnel NUMA affinity."""
 
     def host(self):
-        return NUMATopology(cells=[
-            NUMACell(id=0, cpuset={0, 1}, memory=4096),
-            NUMACell(id=1, cpuset={2, 3}, memory=4096,
-                     network_metadata=NetworkMetadata({"foo"}, tunneled=True))])
+        return network_affinity_host()
 
     def fit(self, network):
         limits = NUMATopologyLimits(16.0, 1.5, network)

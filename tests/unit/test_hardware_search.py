@@ -24,6 +24,7 @@ from nova_tx.objects.numa import (
     PciDevicePool,
 )
 from nova_tx.virt import hardware, numa_fit, pci_affinity
+from tests.unit.numa_helpers import draw_cpu_layout, draw_network_metadata, draw_pinning_policies
 
 
 def nova_permutation_walk(host, guest, limits, pci_requests, pci_pools, pack):
@@ -61,16 +62,7 @@ def host_cells(draw, cell_id, first_cpu):
     threads = 2 if smt else 1
     cpus = list(range(first_cpu, first_cpu + cores * threads))
     siblings = [set(cpus[i:i + threads]) for i in range(0, len(cpus), threads)]
-    layout = draw(st.sampled_from(["legacy", "split", "dedicated", "shared"]))
-    if layout == "legacy":
-        cpuset = pcpuset = set(cpus)
-    elif layout == "dedicated":
-        cpuset, pcpuset = set(), set(cpus)
-    elif layout == "shared":
-        cpuset, pcpuset = set(cpus), set()
-    else:
-        pcpuset = set(draw(st.lists(st.sampled_from(cpus), unique=True)))
-        cpuset = set(cpus) - pcpuset
+    cpuset, pcpuset = draw_cpu_layout(draw, cpus)
     pinned = set()
     if pcpuset and draw(st.booleans()):
         pinned = set(draw(st.lists(st.sampled_from(sorted(pcpuset)), unique=True, max_size=3)))
@@ -84,9 +76,7 @@ def host_cells(draw, cell_id, first_cpu):
         id=cell_id, cpuset=cpuset, pcpuset=pcpuset, memory=memory, siblings=siblings,
         cpu_usage=draw(st.integers(0, 3)), memory_usage=draw(st.sampled_from([0, 512, memory])),
         pinned_cpus=pinned, mempages=mempages, socket=cell_id // 2,
-        network_metadata=NetworkMetadata(
-            set(draw(st.lists(st.sampled_from(["p0", "p1"]), unique=True))),
-            draw(st.booleans())))
+        network_metadata=draw_network_metadata(draw))
 
 
 @st.composite
@@ -107,12 +97,7 @@ def guests(draw):
         if vcpus < 2:
             vcpus = 2 * nodes
         specs["hw:cpu_dedicated_mask"] = str(draw(st.integers(0, vcpus - 1)))
-    if policy in ("dedicated", "mixed"):
-        thread = draw(st.sampled_from([None, "prefer", "require", "isolate"]))
-        if thread:
-            specs["hw:cpu_thread_policy"] = thread
-        if draw(st.booleans()):
-            specs["hw:emulator_threads_policy"] = draw(st.sampled_from(["share", "isolate"]))
+    draw_pinning_policies(draw, specs, policy)
     page = draw(st.sampled_from([None, "small", "large", "any", "2MB", "1GB"]))
     if page:
         specs["hw:mem_page_size"] = page

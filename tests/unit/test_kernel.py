@@ -28,53 +28,18 @@ from nova_tx.objects.numa import (
 from nova_tx.scheduler import kernel
 from nova_tx.scheduler.host_arrays import HostArrays
 from nova_tx.virt import hardware
-
-LIMITS = NUMATopologyLimits(cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5)
-SMT_SIBLINGS = [{0, 1}, {2, 3}, {4, 5}, {6, 7}]
-
-
-def guest(specs=None, vcpus=2, memory_mb=1024):
-    return hardware.numa_get_constraints(
-        Flavor(vcpus=vcpus, memory_mb=memory_mb, extra_specs=dict(specs or {})))
-
-
-def shared(cells=1, vcpus=2, memory_mb=1024):
-    return guest({"hw:numa_nodes": str(cells)}, vcpus, memory_mb)
-
-
-def dedicated(vcpus=2, memory_mb=1024, **specs):
-    return guest({"hw:cpu_policy": "dedicated", **specs}, vcpus, memory_mb)
-
-
-def placement(fitted):
-    if fitted is None:
-        return None
-    return [c.id for c in fitted.cells], fitted.cpu_pinning
-
-
-def worked_example_host():
-    """spec/E §2.5: three cells of 4 shared + 4 dedicated CPUs, 8192 MiB each."""
-    def cell(i, **usage):
-        return NUMACell(id=i, cpuset=set(range(8 * i, 8 * i + 4)),
-                        pcpuset=set(range(8 * i + 4, 8 * i + 8)), memory=8192,
-                        siblings=[{c} for c in range(8 * i, 8 * i + 8)], **usage)
-    return NUMATopology(cells=[
-        cell(0, cpu_usage=2, memory_usage=4096, pinned_cpus={4}),
-        cell(1),
-        cell(2, cpu_usage=1, memory_usage=6144, pinned_cpus={20, 21}),
-    ])
-
-
-def smt_host(pinned=(), legacy=False, siblings=SMT_SIBLINGS, cpuset=None):
-    pcpuset = set(range(8))
-    if cpuset is None:
-        cpuset = set(pcpuset) if legacy else set()
-    return NUMATopology(cells=[NUMACell(id=0, cpuset=cpuset, pcpuset=pcpuset, memory=16384,
-                                        pinned_cpus=set(pinned), siblings=siblings)])
-
-
-def non_smt_host(**kwargs):
-    return smt_host(siblings=[{c} for c in range(8)], **kwargs)
+from tests.unit.numa_helpers import (
+    LIMITS,
+    dedicated,
+    guest,
+    network_affinity_host,
+    non_smt_host,
+    paged_cell,
+    placement,
+    shared,
+    smt_host,
+    worked_example_host,
+)
 
 
 class BothTestCase(SynchronousTestCase):
@@ -221,13 +186,6 @@ class CellFitTests(BothTestCase):
             mempages=[NUMAPagesTopology(4, 524288, used=0, reserved=400000),
                       NUMAPagesTopology(1048576, 2)])])
         self.assertIsNone(self.both(host, dedicated(), LIMITS))
-
-
-def paged_cell(**pages):
-    """spec/E §2.7: 4 KiB ×1048576, 2 MiB ×1024, 1 GiB ×4."""
-    return NUMACell(id=0, cpuset={0, 1, 2, 3}, memory=10240,
-                    mempages=[NUMAPagesTopology(4, 1048576), NUMAPagesTopology(2048, 1024),
-                              NUMAPagesTopology(1048576, 4, **pages)])
 
 
 class PageSizeTests(BothTestCase):
@@ -404,10 +362,7 @@ class NetworkAffinityTests(BothTestCase):
     """spec/E §2.10.3."""
 
     def host(self):
-        return NUMATopology(cells=[
-            NUMACell(id=0, cpuset={0, 1}, memory=4096),
-            NUMACell(id=1, cpuset={2, 3}, memory=4096,
-                     network_metadata=NetworkMetadata({"foo"}, tunneled=True))])
+        return network_affinity_host()
 
     def fit(self, network, host=None):
         limits = NUMATopologyLimits(16.0, 1.5, network)

@@ -29,6 +29,7 @@ from nova_tx.objects.numa import (
 from nova_tx.scheduler import kernel
 from nova_tx.scheduler.host_arrays import HostArrays
 from nova_tx.virt import hardware
+from tests.unit.numa_helpers import draw_cpu_layout, draw_network_metadata, draw_pinning_policies
 
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -51,16 +52,7 @@ def host_cells(draw, cell_id, first_cpu, threads=None):
         siblings.append({cpus[0], cpus[-1]})
     elif odd == "none":
         siblings = []
-    layout = draw(st.sampled_from(["legacy", "split", "dedicated", "shared"]))
-    if layout == "legacy":
-        cpuset = pcpuset = set(cpus)
-    elif layout == "dedicated":
-        cpuset, pcpuset = set(), set(cpus)
-    elif layout == "shared":
-        cpuset, pcpuset = set(cpus), set()
-    else:
-        pcpuset = set(draw(st.lists(st.sampled_from(cpus), unique=True)))
-        cpuset = set(cpus) - pcpuset
+    cpuset, pcpuset = draw_cpu_layout(draw, cpus)
     pinned = set()
     if pcpuset and draw(st.booleans()):
         pinned = set(draw(st.lists(st.sampled_from(sorted(pcpuset)), unique=True,
@@ -84,9 +76,7 @@ def host_cells(draw, cell_id, first_cpu, threads=None):
         memory_usage=draw(st.sampled_from([0, 0, 512, memory // 2, memory])),
         pinned_cpus=pinned, mempages=list(mempages),
         socket=draw(st.sampled_from([cell_id // 2, cell_id // 2, None])),
-        network_metadata=NetworkMetadata(
-            set(draw(st.lists(st.sampled_from(["p0", "p1"]), unique=True))),
-            draw(st.booleans())))
+        network_metadata=draw_network_metadata(draw))
 
 
 @st.composite
@@ -117,12 +107,7 @@ def guests(draw, max_nodes=3):
         mask = draw(st.lists(st.integers(0, vcpus - 1), min_size=1, max_size=vcpus - 1,
                              unique=True))
         specs["hw:cpu_dedicated_mask"] = ",".join(map(str, sorted(mask)))
-    if policy in ("dedicated", "mixed"):
-        thread = draw(st.sampled_from([None, "prefer", "require", "isolate"]))
-        if thread:
-            specs["hw:cpu_thread_policy"] = thread
-        if draw(st.booleans()):
-            specs["hw:emulator_threads_policy"] = draw(st.sampled_from(["share", "isolate"]))
+    draw_pinning_policies(draw, specs, policy)
     page = draw(st.sampled_from([None, None, "small", "large", "any", "2MB", "1GB", "16"]))
     if page:
         specs["hw:mem_page_size"] = page
