@@ -395,6 +395,13 @@ class QuotaEngine:
             if name not in self.resources:
                 raise exception.InvalidQuotaMethodUsage(method="check", res=name)
 
+    @staticmethod
+    def _check_not_negative(values: dict[str, int]) -> None:
+        """Nova's InvalidQuotaValue for the resources checked with a negative value."""
+        unders = sorted(k for k, v in values.items() if v < 0)
+        if unders:
+            raise exception.InvalidQuotaValue(unders=unders)
+
     async def _limits_for(self, context, keys: Iterable[str], project_id: str,
                           user_id: str) -> tuple[dict[str, int], dict[str, int]]:
         """(project limits, user limits) of ``keys``."""
@@ -409,9 +416,7 @@ class QuotaEngine:
         """Check absolute values (not counts) against the project's and the user's
         limits: ``limit_check(ctx, metadata_items=129)``."""
         self._check_names(values)
-        unders = sorted(k for k, v in values.items() if v < 0)
-        if unders:
-            raise exception.InvalidQuotaValue(unders=unders)
+        self._check_not_negative(values)
         if self.noop:
             return
         project_id = project_id or context.project_id
@@ -439,9 +444,7 @@ class QuotaEngine:
             raise exception.Invalid("Must specify at least one of project_values or "
                                     "user_values for the limit check.")
         for values in (project_values, user_values):
-            unders = sorted(k for k, v in values.items() if v < 0)
-            if unders:
-                raise exception.InvalidQuotaValue(unders=unders)
+            self._check_not_negative(values)
         if self.noop:
             return
         project_id = project_id or context.project_id
