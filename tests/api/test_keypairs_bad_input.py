@@ -9,27 +9,18 @@ reactor thread (``blockingCallFromThread``).
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import quote, urlencode
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twisted.internet import reactor, threads
-from twisted.internet.threads import blockingCallFromThread
 from twisted.trial import unittest
 
+from tests.api.bad_input import in_reactor, json_values, mangle, run_examples, send
 from tests.api.quota_server import PUBLIC_KEY, QuotaServer, version
 
 MICROVERSIONS = ["2.0", "2.1", "2.2", "2.9", "2.10", "2.34", "2.35", "2.74", "2.75",
                  "2.91", "2.92", "2.93"]
 TOKENS = ["admin:abc1", "demo:abc1", "bob:other"]
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=3),
-    max_leaves=6)
 huge = st.sampled_from(["x" * 70000, "\u00e9" * 300, "a\x00b", " lead", "trail ", "\x01",
                         "\ud800", "a@b.c", "k" * 256])
 text_or_huge = st.text(max_size=40) | huge
@@ -76,17 +67,7 @@ def requests(draw):
         method, path = "DELETE", f"/os-keypairs/{name}{query}"
     else:
         method, path, body = "POST", "/os-keypairs", draw(keypair_bodies())
-    raw = None
-    if body is not None:
-        raw = json.dumps(body)
-        mangle = draw(st.sampled_from(["none", "none", "none", "truncate", "garbage",
-                                       "not-object"]))
-        if mangle == "truncate":
-            raw = raw[:-1]
-        elif mangle == "garbage":
-            raw = draw(st.binary(max_size=50)).decode("latin-1")
-        elif mangle == "not-object":
-            raw = json.dumps(draw(json_values))
+    raw = mangle(draw, body)
     return (method, path, raw, draw(st.sampled_from(MICROVERSIONS)),
             draw(st.sampled_from(TOKENS)))
 
@@ -97,37 +78,24 @@ class BadInputTests(unittest.TestCase):
         await api.import_keypair("exists", token="demo:abc1")
         seen: dict[int, int] = {}
 
-        @settings(max_examples=300, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(requests())
         def check(request):
-            method, path, raw, microversion, token = request
-            before = blockingCallFromThread(reactor, api.snapshot)
-            sent = len(blockingCallFromThread(reactor, api.notifications))
-            legacy = len(blockingCallFromThread(reactor, api.legacy_notifications))
-            prefix = "/v2" if microversion == "2.0" else "/v2.1"
-            headers = {} if microversion == "2.0" else version(microversion)
-            reply = blockingCallFromThread(
-                reactor, lambda: api.request(method, prefix + path, body=raw, token=token,
-                                             headers=headers))
-            seen[reply.code] = seen.get(reply.code, 0) + 1
-            assert reply.code < 500, (request, reply.code, reply.raw)
+            method = request[0]
+            before = in_reactor(api.snapshot)
+            sent = len(in_reactor(api.notifications))
+            legacy = len(in_reactor(api.legacy_notifications))
+            reply = send(api, request, seen, version)
             if reply.code >= 400:
-                assert isinstance(reply.json, dict) and len(reply.json) == 1, reply.raw
-                [fault] = reply.json.values()
-                assert fault["code"] == reply.code and fault["message"], reply.raw
-                assert before == blockingCallFromThread(reactor, api.snapshot), request
+                assert before == in_reactor(api.snapshot), request
                 # A key pair refused for its key or quota has sent its start
                 # notification (as Nova); nothing was stored, and no end was sent.
-                after = blockingCallFromThread(reactor, api.notifications)
+                after = in_reactor(api.notifications)
                 assert not any(n["event_type"].endswith(".end") for n in after[sent:]), request
-                assert legacy <= len(blockingCallFromThread(reactor,
-                                                            api.legacy_notifications))
+                assert legacy <= len(in_reactor(api.legacy_notifications))
             elif method in ("POST", "DELETE"):
                 # Keep the database small and the quota reachable.
-                blockingCallFromThread(reactor, lambda: _reset(api))
+                in_reactor(lambda: _reset(api))
 
-        await threads.deferToThread(check)
+        await run_examples(requests(), check, max_examples=300)
         self.assertTrue({200, 400, 404}.issubset(seen), seen)
         self.assertGreater(sum(seen.values()), 150)
 
