@@ -63,14 +63,22 @@ def version(v: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"compute {v}"}
 
 
-class FlavorServer(APIServer):
-    """``await server.request(...)`` as APIServer; ``server.engine`` is the database,
-    ``server.notifications()`` the versioned notifications sent so far."""
+class ResourceServer(APIServer):
+    """Real compute API resources over HTTP, for the flavor and the quota servers.
 
-    def __init__(self, testcase, *, enforce_new_defaults: bool = False,
-                 notification_format: str = "versioned", policy_file: str | None = None,
-                 notifier=None):
-        conf = make_conf()
+    What both need and set up alike: the configuration (notifications on an in-memory
+    bus, the policy engine initialised from it), a fresh SQLite API database behind a
+    DB thread pool (``self.engine``, ``self.pool``), collectors for the notification
+    topics, and the site on a free port. Subclasses say which resources
+    (``RESOURCES``) and which tables ``snapshot()`` reads (``TABLES``).
+    """
+
+    RESOURCES: list = []
+    TABLES: tuple[str, ...] = ()
+
+    def _configure(self, testcase, conf, *, enforce_new_defaults: bool,
+                   notification_format: str, policy_file: str | None) -> None:
+        """Notifications and policy on ``conf`` (with its other options registered)."""
         messaging.register_opts(conf)
         conf.set_override("host", "fake-mini")
         conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
@@ -84,48 +92,80 @@ class FlavorServer(APIServer):
         testcase.addCleanup(policy.reset)
         self.conf = conf
 
+    def _api_database(self, testcase) -> None:
         self.engine = engine_for(testcase, fresh_database_url(testcase, "sqlite"))
         migration.db_sync(self.engine, "api")
+
+    def _start_pool(self, testcase) -> None:
         self.pool = DBThreadPool(self.engine)
         self.pool.start()
         testcase.addCleanup(self.pool.stop)
 
+    def _collect(self, *topics: tuple[str, Collector]) -> list:
+        """Connect the in-memory bus; each (routing key, collector) gets its queue."""
         self.transport = MemoryBus(MemoryBroker())
-        self.collector = Collector()
-        self._listening = self._listen(conf)
-        if notifier is None:
-            notifier = get_versioned_notifier(self.transport, conf, "nova-api:fake-mini")
-        components = {"api_db": self.pool, "versioned_notifier": notifier}
-        router = APIRouter(conf, resources=RESOURCES, authenticator=make_authenticator(conf),
-                           components=components)
+        self.transport.connect()
+        exchange = self.conf.control_exchange
+        self.transport.declare_exchange(exchange, TOPIC)
+        consumers = []
+        for key, collector in topics:
+            self.transport.declare_queue(key, [Binding(exchange, key)])
+            consumers.append(self.transport.consume(key, collector))
+        return consumers
+
+    def _serve(self, testcase, components: dict) -> APIRouter:
+        router = APIRouter(self.conf, resources=self.RESOURCES,
+                           authenticator=make_authenticator(self.conf), components=components)
         site = wsgi.ComputeSite(router.resource(), max_request_body_size=114688)
         self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
         testcase.addCleanup(self.port.stopListening)
         self.base = "http://127.0.0.1:%d" % self.port.getHost().port
         self.agent = Agent(reactor)
+        return router
 
-    def _listen(self, conf):
-        exchange = conf.control_exchange
-        key = f"{VERSIONED_TOPIC}.info"
-        self.transport.connect()
-        self.transport.declare_exchange(exchange, TOPIC)
-        self.transport.declare_queue(key, [Binding(exchange, key)])
-        return self.transport.consume(key, self.collector)
+    @staticmethod
+    def _messages(collector: Collector) -> list[dict]:
+        """The notifications a collector received, as oslo.messaging hands them over."""
+        return [json.loads(m["oslo.message"]) for m in collector.decoded()]
+
+    def snapshot(self) -> dict[str, list]:
+        """Every row of ``TABLES`` (for "nothing changed" checks)."""
+        with self.engine.connect() as conn:
+            return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {t}").all()),
+                              key=repr)
+                    for t in self.TABLES}
+
+
+class FlavorServer(ResourceServer):
+    """``await server.request(...)`` as APIServer; ``server.engine`` is the database,
+    ``server.notifications()`` the versioned notifications sent so far."""
+
+    RESOURCES = RESOURCES
+    #: The flavor tables.
+    TABLES = ("flavors", "flavor_extra_specs", "flavor_projects")
+
+    def __init__(self, testcase, *, enforce_new_defaults: bool = False,
+                 notification_format: str = "versioned", policy_file: str | None = None,
+                 notifier=None):
+        conf = make_conf()
+        self._configure(testcase, conf, enforce_new_defaults=enforce_new_defaults,
+                        notification_format=notification_format, policy_file=policy_file)
+        self._api_database(testcase)
+        self._start_pool(testcase)
+
+        self.collector = Collector()
+        [self._listening] = self._collect((f"{VERSIONED_TOPIC}.info", self.collector))
+        if notifier is None:
+            notifier = get_versioned_notifier(self.transport, conf, "nova-api:fake-mini")
+        self._serve(testcase, {"api_db": self.pool, "versioned_notifier": notifier})
 
     def notifications(self) -> list[dict]:
         """The versioned notifications received, as oslo.messaging hands them over."""
-        return [json.loads(m["oslo.message"]) for m in self.collector.decoded()]
+        return self._messages(self.collector)
 
     def count(self, table: str) -> int:
         with self.engine.connect() as conn:
             return conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
-
-    def snapshot(self) -> dict[str, list]:
-        """Every row of the flavor tables (for "nothing changed" checks)."""
-        with self.engine.connect() as conn:
-            return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {t}").all()),
-                              key=repr)
-                    for t in ("flavors", "flavor_extra_specs", "flavor_projects")}
 
     async def create_flavor(self, flavor: dict, *, microversion: str = "2.55",
                             token: str = ADMIN):

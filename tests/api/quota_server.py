@@ -3,30 +3,21 @@ API database (and a cell database, for services), with the legacy and versioned
 notifications they send collected from an in-memory bus."""
 from __future__ import annotations
 
-import json
 import uuid
 
-from twisted.internet import reactor
-from twisted.web.client import Agent
-
-from nova_tx import policy
-from nova_tx.api.auth import make_authenticator
-from nova_tx.api.compute import availability_zone, keypairs, limits, quota_sets, wsgi
-from nova_tx.api.compute.router import APIRouter
-from nova_tx.bus.interfaces import TOPIC, Binding
-from nova_tx.bus.memory import MemoryBroker, MemoryBus
+from nova_tx.api.compute import availability_zone, keypairs, limits, quota_sets
 from nova_tx.bus.notifier import get_notifier, get_versioned_notifier
 from nova_tx.conf import availability_zone as az_conf
-from nova_tx.conf import database, messaging
+from nova_tx.conf import database
 from nova_tx.conf import quota as quota_conf
 from nova_tx.db import migration
 from nova_tx.db.api import cell_mappings
-from nova_tx.db.pool import DBThreadPool
 from nova_tx.db.types import utcnow
-from tests.api.fixture import APIServer, make_conf
+from tests.api.fixture import make_conf
 from tests.api.flavor_server import (  # noqa: F401 - shared helpers
     ADMIN,
     SAMPLE_PROJECT,
+    ResourceServer,
     notification_sample,
     sample,
     version,
@@ -45,74 +36,53 @@ PUBLIC_KEY = (
 FINGERPRINT = "1e:2c:9b:56:79:4b:45:77:f9:ca:7a:98:2c:b0:d5:3c"
 
 
-class QuotaServer(APIServer):
+class QuotaServer(ResourceServer):
     """``await server.request(...)`` as APIServer; ``server.engine`` is the API
     database, ``server.cell_engine`` the cell's; ``notifications()`` and
     ``legacy_notifications()`` what was sent so far."""
+
+    RESOURCES = RESOURCES
+    #: The key pair and quota tables.
+    TABLES = TABLES
 
     def __init__(self, testcase, *, enforce_new_defaults: bool = False,
                  notification_format: str = "both", quota: dict | None = None,
                  quota_driver: str | None = None, policy_file: str | None = None):
         conf = make_conf()
-        messaging.register_opts(conf)
         database.register_opts(conf)
         quota_conf.register_opts(conf)
         az_conf.register_opts(conf)
-        conf.set_override("host", "fake-mini")
-        conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
-        conf.set_override("notification_format", notification_format, group="notifications")
         for name, value in (quota or {}).items():
             conf.set_override(name, value, group="quota")
         if quota_driver:
             conf.set_override("driver", quota_driver, group="quota")
-        policy.register_opts(conf)
-        conf.set_override("enforce_new_defaults", enforce_new_defaults, group="oslo_policy")
-        if policy_file:
-            conf.set_override("policy_file", policy_file, group="oslo_policy")
-        policy.reset()
-        policy.init(conf)
-        testcase.addCleanup(policy.reset)
-        self.conf = conf
+        self._configure(testcase, conf, enforce_new_defaults=enforce_new_defaults,
+                        notification_format=notification_format, policy_file=policy_file)
 
-        self.engine = engine_for(testcase, fresh_database_url(testcase, "sqlite"))
-        migration.db_sync(self.engine, "api")
+        self._api_database(testcase)
         cell_url = fresh_database_url(testcase, "sqlite")
         self.cell_engine = engine_for(testcase, cell_url)
         migration.db_sync(self.cell_engine, "main")
         with self.engine.begin() as conn:
             cell_mappings.create(conn, transport_url="none:///", database_connection=cell_url,
                                  name="cell1")
-        self.pool = DBThreadPool(self.engine)
-        self.pool.start()
-        testcase.addCleanup(self.pool.stop)
+        self._start_pool(testcase)
 
-        self.transport = MemoryBus(MemoryBroker())
         self.versioned = Collector()
         self.legacy = Collector()
-        self.transport.connect()
-        exchange = conf.control_exchange
-        self.transport.declare_exchange(exchange, TOPIC)
-        for key, collector in (("versioned_notifications.info", self.versioned),
-                               ("notifications.info", self.legacy)):
-            self.transport.declare_queue(key, [Binding(exchange, key)])
-            self.transport.consume(key, collector)
+        self._collect(("versioned_notifications.info", self.versioned),
+                      ("notifications.info", self.legacy))
         self.components = {
             "api_db": self.pool,
             "versioned_notifier": get_versioned_notifier(self.transport, conf,
                                                          "nova-api:fake-mini"),
             "notifier": get_notifier(self.transport, conf, "api"),
         }
-        router = APIRouter(conf, resources=RESOURCES, authenticator=make_authenticator(conf),
-                           components=self.components)
+        router = self._serve(testcase, self.components)
         # The application keeps its own dict: what handlers make (the quota engine,
         # the cell engines) and what tests put in go there.
         self.components = router.app.components
         testcase.addCleanup(self._dispose)
-        site = wsgi.ComputeSite(router.resource(), max_request_body_size=114688)
-        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        testcase.addCleanup(self.port.stopListening)
-        self.base = "http://127.0.0.1:%d" % self.port.getHost().port
-        self.agent = Agent(reactor)
 
     def _dispose(self) -> None:
         cells = self.components.get("cell_engines")
@@ -132,19 +102,12 @@ class QuotaServer(APIServer):
     # -- notifications ----------------------------------------------------------------
 
     def notifications(self) -> list[dict]:
-        return [json.loads(m["oslo.message"]) for m in self.versioned.decoded()]
+        return self._messages(self.versioned)
 
     def legacy_notifications(self) -> list[dict]:
-        return [json.loads(m["oslo.message"]) for m in self.legacy.decoded()]
+        return self._messages(self.legacy)
 
     # -- the databases ------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, list]:
-        """Every row of the key pair and quota tables (for "nothing changed" checks)."""
-        with self.engine.connect() as conn:
-            return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {t}").all()),
-                              key=repr)
-                    for t in TABLES}
 
     def add_service(self, host: str, *, binary: str = "nova-compute",
                     topic: str | None = "compute", disabled: bool = False) -> None:
