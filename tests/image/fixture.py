@@ -67,27 +67,30 @@ def _rmtree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-class ImageServer:
-    """``await start()`` in setUp; ``request(method, path, ...)`` in tests."""
+class EmbeddedServer:
+    """An embedded service (``service_class``) for a test: ``await start()`` in setUp;
+    the subclass's ``request(method, path, ...)`` in tests."""
+
+    service_class: type
+    #: What the start failure says failed.
+    what = "the service"
 
     def __init__(self, testcase, conf: cfg.ConfigOpts | None = None, **embedded):
         self.testcase = testcase
         self.conf = conf or make_conf(testcase, **embedded)
-        self.service = ImageStoreService(self.conf, authenticator=noauth2())
+        self.service = self.service_class(self.conf, authenticator=noauth2())
 
     async def start(self) -> None:
         track_connections(self.testcase, self.service.listener.args[1])
         self.service.startService()
         self.testcase.addCleanup(self.service.stopService)
         await self.service.started
-        assert not self.service.exit_code, "the image store failed to start"
+        assert not self.service.exit_code, f"{self.what} failed to start"
         self.url = f"http://127.0.0.1:{self.service.port}"
-        self.image_dir = self.conf.embedded.image_dir
-        assert os.path.isdir(self.image_dir)
 
-    async def request(self, method: str, path: str, body=None, *, token: str | None = ADMIN,
-                      raw: bytes | None = None, headers: dict | None = None):
-        """(status, headers, parsed JSON body, or bytes) of one call."""
+    async def _call(self, method: str, path: str, body, token: str | None,
+                    raw: bytes | None, headers: dict | None):
+        """(response, content) of one call: JSON accepted, ``body`` sent as JSON."""
         all_headers = {"accept": "application/json"}
         if token is not None:
             all_headers["x-auth-token"] = token
@@ -99,7 +102,24 @@ class ImageServer:
         response = await treq.request(method, self.url + path, data=data,
                                       headers={k: [v] for k, v in all_headers.items()},
                                       persistent=False)
-        content = await response.content()
+        return response, await response.content()
+
+
+class ImageServer(EmbeddedServer):
+    """``await start()`` in setUp; ``request(method, path, ...)`` in tests."""
+
+    service_class = ImageStoreService
+    what = "the image store"
+
+    async def start(self) -> None:
+        await super().start()
+        self.image_dir = self.conf.embedded.image_dir
+        assert os.path.isdir(self.image_dir)
+
+    async def request(self, method: str, path: str, body=None, *, token: str | None = ADMIN,
+                      raw: bytes | None = None, headers: dict | None = None):
+        """(status, headers, parsed JSON body, or bytes) of one call."""
+        response, content = await self._call(method, path, body, token, raw, headers)
         ctype = (response.headers.getRawHeaders("content-type") or [""])[0]
         if "json" in ctype and content:
             return response.code, response.headers, json.loads(content)
