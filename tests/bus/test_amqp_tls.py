@@ -3,17 +3,10 @@ with a TLS listener and certificates made by the test (the machine's broker has 
 listener, and must not be reconfigured)."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import logging
-import os
 import tempfile
 import uuid
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
@@ -22,65 +15,21 @@ from nova_tx.bus.amqp import AMQPBus
 from nova_tx.bus.exception import MessagingException
 from nova_tx.bus.interfaces import TOPIC, Binding
 from nova_tx.bus.url import TransportURL
+from tests import tls_certs
 from tests.bus import Collector, LogCapture, wait_until
 from tests.bus.private_broker import PrivateBroker, PrivateBrokerUnavailable
 from tests.bus.test_amqp import IN_CI, rabbit_conf
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(subject: str, key, issuer: str, issuer_key, *, ca: bool = False,
-                 hosts: tuple[str, ...] = ()) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (x509.CertificateBuilder()
-               .subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if hosts:
-        names = [x509.IPAddress(ipaddress.ip_address(h)) if h[0].isdigit()
-                 else x509.DNSName(h) for h in hosts]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-class Certificates:
+class Certificates(tls_certs.Certificates):
     """An authority, the broker's certificate (localhost, 127.0.0.1), a client
-    certificate for ``guest``, and an unrelated authority, as PEM files."""
+    certificate for ``guest``, and an unrelated authority, as PEM files (readable by
+    the broker's user)."""
 
-    def __init__(self, directory: str):
-        self.directory = directory
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _certificate("nova-tx test CA", ca_key, "nova-tx test CA", ca_key, ca=True)
-        server_key = ec.generate_private_key(ec.SECP256R1())
-        server = _certificate("localhost", server_key, "nova-tx test CA", ca_key,
-                              hosts=("localhost", "127.0.0.1"))
-        client_key = ec.generate_private_key(ec.SECP256R1())
-        client = _certificate("guest", client_key, "nova-tx test CA", ca_key)
-        other_key = ec.generate_private_key(ec.SECP256R1())
-        other = _certificate("another CA", other_key, "another CA", other_key, ca=True)
-        self.cacert = self._write("ca.pem", ca)
-        self.cert = self._write("server.pem", server)
-        self.key = self._write("server.key", server_key)
-        self.client_cert = self._write("client.pem", client)
-        self.client_key = self._write("client.key", client_key)
-        self.other_ca = self._write("other-ca.pem", other)
-
-    def _write(self, name: str, item) -> str:
-        if isinstance(item, x509.Certificate):
-            data = item.public_bytes(serialization.Encoding.PEM)
-        else:
-            data = item.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption())
-        path = os.path.join(self.directory, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chmod(path, 0o644)
-        return path
+    authority = "nova-tx test CA"
+    client = "guest"
+    hosts = ("localhost", "127.0.0.1")
+    mode = 0o644
 
 
 def tls_conf(**options):
