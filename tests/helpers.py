@@ -1,4 +1,5 @@
-"""Helpers shared by the functional tests: running a nova-tx program as a process."""
+"""Helpers shared by the functional tests: running a nova-tx program as a process, and
+starting a service in the test's reactor (``StoppableReactor``)."""
 from __future__ import annotations
 
 import os
@@ -87,3 +88,18 @@ def run(program: str, args: list[str], cwd: str | None = None, timeout: float = 
         ) -> subprocess.CompletedProcess:
     return subprocess.run([os.path.join(BIN, program), *args], capture_output=True,
                           text=True, cwd=cwd, timeout=timeout)
+
+
+class StoppableReactor:
+    """The real reactor, except that a failed start does not stop it (a NovaService
+    stops its reactor when ``prepare`` fails; a test wants to see ``exit_code``)."""
+
+    running = True
+
+    def __getattr__(self, name):
+        from twisted.internet import reactor
+
+        return getattr(reactor, name)
+
+    def stop(self):
+        pass

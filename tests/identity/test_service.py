@@ -16,19 +16,8 @@ from twisted.trial import unittest
 
 from nova_tx import service
 from nova_tx.identity.service import IdentityService
+from tests.helpers import StoppableReactor
 from tests.identity.fixtures import USERS, http_client, make_conf
-
-
-class _StoppableReactor:
-    """The real reactor, except that a failed start does not stop it."""
-
-    running = True
-
-    def __getattr__(self, name):
-        return getattr(reactor, name)
-
-    def stop(self):
-        pass
 
 
 class IdentityServiceTest(unittest.TestCase):
@@ -63,7 +52,7 @@ class IdentityServiceTest(unittest.TestCase):
 
     async def test_unreadable_users_fail_the_start(self):
         conf = make_conf(users=["admin-without-password"], identity_port=0)
-        daemon = IdentityService(conf, reactor=_StoppableReactor())
+        daemon = IdentityService(conf, reactor=StoppableReactor())
         daemon.startService()
         await daemon.started
         self.assertEqual(1, daemon.exit_code)

@@ -15,6 +15,7 @@ from nova_tx.conf import placement as placement_conf
 from nova_tx.placement import client
 from nova_tx.placement.service import PlacementService
 from tests.db.fixtures import migrated_sqlite_file
+from tests.helpers import StoppableReactor
 
 RP = "d1b5a9a4-0f3a-4b4e-9a59-7a1d1b3c0001"
 
@@ -97,19 +98,7 @@ class PlacementServiceTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, directory, True)
         self.conf.set_override(
             "connection", f"sqlite:///{directory}/empty.sqlite", group="api_database")
-        daemon = PlacementService(self.conf, reactor=_StoppableReactor())
+        daemon = PlacementService(self.conf, reactor=StoppableReactor())
         daemon.startService()
         await daemon.started
         self.assertEqual(1, daemon.exit_code)
-
-
-class _StoppableReactor:
-    """The real reactor, except that a failed start does not stop it."""
-
-    running = True
-
-    def __getattr__(self, name):
-        return getattr(reactor, name)
-
-    def stop(self):
-        pass
