@@ -1,6 +1,6 @@
 """GET /allocation_candidates: our Placement against the real OpenStack Placement (issue 5).
 
-    .venv/bin/python benchmarks/placement.py [--sizes 1000,10000,50000] [--repeat 5]
+    .venv/bin/python benchmarks/placement.py [--sizes 1000,10000,50000] [--repeat 7]
         [--engine postgresql|sqlite] [--pg-url postgresql+psycopg2://root@127.0.0.1]
 
 For each size N (compute nodes) the same deterministic cloud is loaded into two fresh
@@ -607,7 +607,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--pg-url", default="postgresql+psycopg2://root@127.0.0.1:5432")
     parser.add_argument("--requests", default="1,2,3,4,5",
