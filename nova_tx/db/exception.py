@@ -116,3 +116,17 @@ def duplicate_entry_from(error: sa.exc.IntegrityError, dialect: str) -> DBDuplic
         return DBDuplicateEntry(
             _columns_from_constraint_name(name), match.group("value"), name, error)
     return None
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """The driver's error says the transaction lost a race and may simply run again:
+    a deadlock or serialization failure (PostgreSQL ``40P01``/``40001``), a MySQL
+    deadlock (1213) or lock wait timeout (1205). oslo.db's ``DBDeadlock``, which the
+    stores' retry loops (Placement's and the embedded network service's) rely on."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "pgcode", None) in ("40P01", "40001"):  # deadlock, serialization
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in (1213, 1205)  # MySQL deadlock, lock wait timeout

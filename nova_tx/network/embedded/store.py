@@ -22,7 +22,7 @@ from twisted.internet import defer, task
 
 from nova_tx import log
 from nova_tx.context import RequestContext
-from nova_tx.db.exception import DBDuplicateEntry
+from nova_tx.db.exception import DBDuplicateEntry, is_deadlock
 from nova_tx.db.pool import DBThreadPool
 from nova_tx.db.types import utcnow
 from nova_tx.embedded_web import is_admin
@@ -717,15 +717,7 @@ class NetworkStore:
 
 
 def _retriable(error: Exception) -> bool:
-    if isinstance(error, DBDuplicateEntry):
-        return True
-    if isinstance(error, sa.exc.DBAPIError):
-        orig = error.orig
-        if getattr(orig, "pgcode", None) in ("40P01", "40001"):  # deadlock, serialization
-            return True
-        args = getattr(orig, "args", ())
-        return bool(args) and args[0] in (1213, 1205)  # MySQL deadlock, lock wait timeout
-    return False
+    return isinstance(error, DBDuplicateEntry) or is_deadlock(error)
 
 
 def _where(query, table: sa.Table, where: dict):

@@ -20,7 +20,6 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import sqlalchemy as sa
 from klein import Klein
 from oslo_config import cfg
 from twisted.internet import defer, task
@@ -28,6 +27,7 @@ from twisted.web.iweb import IRequest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from nova_tx.context import generate_request_id
+from nova_tx.db.exception import is_deadlock
 from nova_tx.db.types import utcnow
 from nova_tx.placement import exception, policies
 from nova_tx.placement.api import auth, errors, microversion
@@ -287,13 +287,7 @@ RETRIES = 5
 def _retriable(error: Exception) -> bool:
     if isinstance(error, exception.ResourceProviderConcurrentUpdate | exception.ConcurrentCreate):
         return True
-    if isinstance(error, sa.exc.DBAPIError):
-        orig = error.orig
-        if getattr(orig, "pgcode", None) in ("40P01", "40001"):  # deadlock, serialization
-            return True
-        args = getattr(orig, "args", ())
-        return bool(args) and args[0] in (1213, 1205)  # MySQL deadlock, lock wait timeout
-    return False
+    return is_deadlock(error)
 
 
 # -- the Klein front ----------------------------------------------------------------
