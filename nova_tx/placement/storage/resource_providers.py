@@ -53,22 +53,23 @@ def get_by_uuid(conn: sa.Connection, uuid: str) -> ResourceProvider:
     return from_row(row)
 
 
-def get_by_uuids(conn: sa.Connection, uuids) -> dict[str, ResourceProvider]:
-    uuids = list(set(uuids))
+def _get_by(conn: sa.Connection, column: str, values) -> dict:
+    """The providers whose ``column`` is one of ``values``, by that column's value
+    (asked 500 values at a time, to stay within the drivers' bound-parameter limits)."""
+    values = list(set(values))
     result = {}
-    for i in range(0, len(uuids), 500):
-        for row in conn.execute(_select().where(rp.c.uuid.in_(uuids[i:i + 500]))):
-            result[row.uuid] = from_row(row)
+    for i in range(0, len(values), 500):
+        for row in conn.execute(_select().where(rp.c[column].in_(values[i:i + 500]))):
+            result[getattr(row, column)] = from_row(row)
     return result
+
+
+def get_by_uuids(conn: sa.Connection, uuids) -> dict[str, ResourceProvider]:
+    return _get_by(conn, "uuid", uuids)
 
 
 def get_by_ids(conn: sa.Connection, ids) -> dict[int, ResourceProvider]:
-    ids = list(set(ids))
-    result = {}
-    for i in range(0, len(ids), 500):
-        for row in conn.execute(_select().where(rp.c.id.in_(ids[i:i + 500]))):
-            result[row.id] = from_row(row)
-    return result
+    return _get_by(conn, "id", ids)
 
 
 @dataclasses.dataclass
