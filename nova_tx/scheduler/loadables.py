@@ -13,12 +13,35 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
+from oslo_config import cfg
 from twisted.plugin import getPlugins
 from zope.interface.interface import InterfaceClass
 
 from nova_tx import exception
+
+
+class BasePlugin:
+    """What filters and weighers have alike: ``name`` (the class name unless the class
+    sets one; what ``enabled_filters`` and the logs use), the options (``conf``; the
+    plugin found by Twisted has none), and ``with_conf`` to get the configured one."""
+
+    name = "BasePlugin"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None) -> None:
+        self.conf = conf
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def with_conf(self, conf: cfg.ConfigOpts) -> Self:
+        return type(self)(conf)
 
 
 def plugins(interface: InterfaceClass) -> list[Any]:

@@ -52,26 +52,12 @@ class IHostFilter(Interface):
 
 
 @implementer(IPlugin, IHostFilter)
-class BaseHostFilter:
+class BaseHostFilter(loadables.BasePlugin):
     """Base class: Nova's ``BaseHostFilter`` attributes and per-host fallback."""
 
     name = "BaseHostFilter"
     run_filter_once_per_request = False
     RUN_ON_REBUILD = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "name" not in cls.__dict__:
-            cls.name = cls.__name__
-
-    def __init__(self, conf: cfg.ConfigOpts | None = None) -> None:
-        self.conf = conf
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-    def with_conf(self, conf: cfg.ConfigOpts) -> BaseHostFilter:
-        return type(self)(conf)
 
     def run_filter_for_index(self, index: int) -> bool:
         return not (self.run_filter_once_per_request and index > 0)

@@ -62,7 +62,7 @@ class IHostWeigher(Interface):
 
 
 @implementer(IPlugin, IHostWeigher)
-class BaseHostWeigher:
+class BaseHostWeigher(loadables.BasePlugin):
     """Base class: the option and aggregate key of the multiplier, per-host fallback.
 
     ``multiplier_option`` is ``(group, name)``; ``aggregate_key`` the metadata key
@@ -77,20 +77,6 @@ class BaseHostWeigher:
     multiplier_option: tuple[str, str] | None = None
     aggregate_key: str | None = None
     negate = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "name" not in cls.__dict__:
-            cls.name = cls.__name__
-
-    def __init__(self, conf: cfg.ConfigOpts | None = None) -> None:
-        self.conf = conf
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-    def with_conf(self, conf: cfg.ConfigOpts) -> BaseHostWeigher:
-        return type(self)(conf)
 
     def configured_multiplier(self) -> float:
         if self.multiplier_option is None:
