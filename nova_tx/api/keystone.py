@@ -343,14 +343,8 @@ class KeystoneAuthenticator:
 
     def _service_auth(self) -> dict:
         opts = self.conf.keystone_authtoken
-        user: dict[str, Any] = {"password": opts.password}
-        if opts.user_id:
-            user["id"] = opts.user_id
-        else:
-            user["name"] = opts.username
-            user["domain"] = _domain(opts.user_domain_id, opts.user_domain_name)
         auth: dict[str, Any] = {"identity": {"methods": ["password"],
-                                             "password": {"user": user}}}
+                                             "password": {"user": password_user(opts)}}}
         if opts.project_id:
             auth["scope"] = {"project": {"id": opts.project_id}}
         elif opts.project_name:
@@ -416,6 +410,19 @@ class KeystoneAuthenticator:
             # The pipeline sets request_id and global_request_id itself.
             values["remote_address"] = remote_address(request, self.conf)
         return RequestContext(**values)
+
+
+def password_user(opts: Any) -> dict[str, Any]:
+    """The ``user`` of a Keystone v3 password authentication from a service user's
+    options (``password``, ``user_id`` or ``username`` with ``user_domain_id`` or
+    ``user_domain_name``): ``[keystone_authtoken]``, ``[neutron]``."""
+    user: dict[str, Any] = {"password": opts.password}
+    if opts.user_id:
+        user["id"] = opts.user_id
+    else:
+        user["name"] = opts.username
+        user["domain"] = _domain(opts.user_domain_id, opts.user_domain_name)
+    return user
 
 
 def _domain(domain_id: str | None, domain_name: str | None) -> dict:

@@ -78,16 +78,10 @@ class NeutronNetworkAPI:
         now = self.reactor.seconds()
         if self._service_token and self._service_token[1] - TOKEN_MARGIN > now:
             return self._service_token[0]
-        from nova_tx.api.keystone import identity_url, parse_time
+        from nova_tx.api.keystone import identity_url, parse_time, password_user
 
         group = self.conf.neutron
-        user: dict[str, Any] = {"password": group.password}
-        if group.user_id:
-            user["id"] = group.user_id
-        else:
-            user["name"] = group.username
-            user["domain"] = ({"id": group.user_domain_id} if group.user_domain_id
-                              else {"name": group.user_domain_name or "Default"})
+        user = password_user(group)
         if group.system_scope:
             scope: dict[str, Any] = {"system": {group.system_scope: True}}
         elif group.project_id:
