@@ -170,6 +170,32 @@ class AllInOneTest(unittest.SynchronousTestCase):
         self.assertIn("instances", json.dumps(quotas))
         limits = self.openstack("limits", "show", "--absolute")
         self.assertRegex(limits, r"max_total_instances\s*\|\s*10 ")
+        # A flavor with extra specs (validated at the client's microversion).
+        self.openstack("flavor", "create", "--vcpus", "2", "--ram", "1024", "--disk", "5",
+                       "--property", "hw:cpu_policy=dedicated", "pinned")
+        pinned = json.loads(self.openstack("flavor", "show", "pinned", "-f", "json"))
+        self.assertIn("hw:cpu_policy", json.dumps(pinned["properties"]))
+        # openstacksdk itself, as a program would use it (zones through the plain list:
+        # the CLI asks an admin for /os-availability-zone/detail, which is issue 11's).
+        script = ("import json, openstack\n"
+                  "c = openstack.connect(cloud='nova-tx')\n"
+                  "print(json.dumps({'flavors': sorted(f.name for f in c.compute.flavors()),"
+                  " 'keypairs': [k.name for k in c.compute.keypairs()],"
+                  " 'images': sorted(i.name for i in c.image.images()),"
+                  " 'networks': sorted(n.name for n in c.network.networks()),"
+                  " 'zones': [(z.name, z.state['available'])"
+                  " for z in c.compute.availability_zones()]}))\n")
+        env = dict(os.environ, OS_CLIENT_CONFIG_FILE=os.path.join(self.checkout, "var",
+                                                                  "clouds.yaml"))
+        result = subprocess.run([os.path.join(BIN, "python"), "-c", script],
+                                capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(0, result.returncode, result.stderr)
+        seen = json.loads(result.stdout)
+        self.assertIn("pinned", seen["flavors"])
+        self.assertEqual(["mykey"], seen["keypairs"])
+        self.assertEqual(["mine", "nova-tx-tiny"], seen["images"])
+        self.assertEqual(["private", "public"], seen["networks"])
+        self.assertEqual([["nova", True]], seen["zones"])
 
     def test_unreachable_database_is_one_line_and_status_1(self):
         conf = write_config(self, (
