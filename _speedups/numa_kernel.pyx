@@ -100,8 +100,10 @@ cdef struct Req:
     int reserve_first
     bint pack
     bint use_limits
-    const double* cpu_ratio
+    const double* cpu_ratio     # [N], or NULL: cpu_one for every row
     const double* ram_ratio
+    double cpu_one
+    double ram_one
     # PCI: R requests, [R, N, B] bucket counts of matching / kept devices
     int n_pci
     bint pci_desc
@@ -356,9 +358,11 @@ cdef bint _fit_cell(const Hosts* H, const Req* R, Py_ssize_t row, Py_ssize_t j,
                         out.reserved if (out != NULL and r) else NULL):
                 return False
     if floating and R.use_limits:
-        if <double>(H.cpu_usage[cj] + g.n_float) > <double>H.cpuset_count[cj] * R.cpu_ratio[row]:
+        if <double>(H.cpu_usage[cj] + g.n_float) > <double>H.cpuset_count[cj] * (
+                R.cpu_ratio[row] if R.cpu_ratio != NULL else R.cpu_one):
             return False
-        if <double>(H.memory_usage[cj] + g.memory) > <double>mem * R.ram_ratio[row]:
+        if <double>(H.memory_usage[cj] + g.memory) > <double>mem * (
+                R.ram_ratio[row] if R.ram_ratio != NULL else R.ram_one):
             return False
     return True
 
@@ -831,7 +835,9 @@ cdef const double* _f64(object a, list keep) except NULL:
 # The host arrays' pointers, kept on the ``HostArrays`` between calls: taking ~27
 # buffers costs more than fitting one host. The view is reused only while every array
 # attribute is still the very object it was taken from, and only when no array needed
-# a converted copy (a copy would not see in-place row updates).
+# a converted copy (a copy would not see in-place row updates). A ``HostArrays``
+# (``_kernel_view_tracked``) drops the view itself when an array is replaced, so its
+# view is not compared array by array (27 lookups, more than a one-row fit).
 _VIEW_FIELDS = (
     "n_cells", "any_socket_none", "has_pci_pools", "tunnel_mask", "cell_socket",
     "memory", "memory_usage", "cpu_usage", "cpuset_count", "pcpuset_count", "legacy",
@@ -851,6 +857,7 @@ cdef class _View:
     cdef list sources
     cdef Py_ssize_t size
     cdef bint exact
+    cdef bint tracked       # the arrays drop their view when an array is replaced
 
     def __copy__(self):
         return None
@@ -878,12 +885,14 @@ cdef inline object _exact(object a, object dtype, _View v):
 
 cdef _View _view_of(arrays):
     cached = getattr(arrays, "_kernel_view", None)
-    if isinstance(cached, _View) and (<_View>cached).valid_for(arrays):
+    if isinstance(cached, _View) and ((<_View>cached).tracked
+                                      or (<_View>cached).valid_for(arrays)):
         return <_View>cached
     cdef _View v = _View.__new__(_View)
     cdef list keep = []
     v.keep = keep
     v.exact = True
+    v.tracked = getattr(type(arrays), "_kernel_view_tracked", False) is True
     v.size = arrays.size
     v.sources = [getattr(arrays, name) for name in _VIEW_FIELDS]
     cdef Hosts H
@@ -1038,3 +1047,88 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
             if not _fit_host(&Hr, &R, row, &out):
                 o_cells[m, 0] = -1
     return np.asarray(fits), cells_np, pages_np, pins_np, res_np
+
+
+# --- the one-row entry point -----------------------------------------------------------
+
+cdef class Guest:
+    """A guest encoded once for ``fit_row``: ``cells`` as ``fit_rows``' ``guest_cells``
+    rows (6 integers per guest cell), ``reserve_first`` the emulator pCPU flag."""
+    cdef Req R
+    cdef readonly int cells
+    cdef readonly Py_ssize_t pins
+
+    def __cinit__(self, cells, int reserve_first):
+        cdef int g = 0
+        cdef GCell* c
+        memset(&self.R, 0, sizeof(Req))
+        if len(cells) > MAXG:
+            raise ValueError(f"at most {MAXG} guest cells")
+        self.pins = 0
+        for n_float, n_pinned, memory, pagesize, policy, thread in cells:
+            c = &self.R.cells[g]
+            c.n_float, c.n_pinned, c.memory = n_float, n_pinned, memory
+            c.pagesize, c.policy, c.thread = pagesize, policy, thread
+            self.pins += n_pinned
+            g += 1
+        self.R.G = g
+        self.cells = g
+        self.R.reserve_first = reserve_first
+
+
+def fit_row(arrays, Guest guest, Py_ssize_t row, bint pack, bint use_limits,
+            cpu_ratio=None, ram_ratio=None):
+    """``fit_rows`` for one host row with details, without PCI or network checks.
+
+    ``cpu_ratio``/``ram_ratio``: one value for the overcommit check, None for the row's
+    own ratios. Returns None when the guest does not fit, else ``(cells, pages, pins,
+    reserved)``: the host cell position and chosen page size (0: none asked) per guest
+    cell, the pCPUs of the pinned vCPUs (guest cell by guest cell, vCPUs ascending) and
+    the emulator pCPU (-1: none). No array is allocated: the answer is in C until the
+    tuples are built.
+    """
+    cdef Req R
+    cdef Hosts Hr
+    cdef Out out
+    cdef _View view
+    cdef bint ok
+    cdef int g, G = guest.R.G
+    cdef Py_ssize_t i, npins = guest.pins
+    cdef int32_t o_cells[MAXG]
+    cdef int64_t o_pages[MAXG]
+    cdef int32_t o_res[1]
+    cdef int32_t o_pins[MAXCPU]
+    if npins > MAXCPU:
+        return None             # more pinned vCPUs than any host row has pCPUs
+    if not 0 <= row < arrays.size:
+        raise IndexError(f"host row {row} is not within 0..{arrays.size - 1}")
+    if arrays.words > MAXW or arrays.cells > MAXC:
+        raise ValueError("host arrays wider than the kernel")
+    view = _view_of(arrays)
+    R = guest.R
+    R.pack = pack
+    R.use_limits = use_limits
+    if cpu_ratio is None:
+        R.cpu_ratio = view.cpu_ratio
+    else:
+        R.cpu_ratio = NULL
+        R.cpu_one = cpu_ratio
+    if ram_ratio is None:
+        R.ram_ratio = view.ram_ratio
+    else:
+        R.ram_ratio = NULL
+        R.ram_one = ram_ratio
+    Hr = view.H
+    Hr.sib_cpu = view.sib_cpu + row * Hr.K
+    Hr.sib_head = view.sib_head + row * Hr.K
+    o_res[0] = -1
+    out.cells = o_cells
+    out.pages = o_pages
+    out.pins = o_pins
+    out.reserved = o_res
+    with nogil:
+        ok = _fit_host(&Hr, &R, row, &out)
+    if not ok:
+        return None
+    return ([o_cells[g] for g in range(G)], [o_pages[g] for g in range(G)],
+            [o_pins[i] for i in range(npins)], o_res[0])

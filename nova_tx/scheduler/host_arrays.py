@@ -108,6 +108,12 @@ _POOL_FIELDS = (("pool_host", np.int32), ("pool_bucket", np.int32), ("pool_count
                 ("pool_kind", np.int32), ("pool_is_pf", np.bool_), ("pool_is_vdpa", np.bool_),
                 ("pool_is_remote", np.bool_))
 
+# What the kernel's cached buffer pointers (``_kernel_view``) depend on: assigning any
+# of these attributes drops the view (writes into the arrays keep it).
+_VIEWED = frozenset(
+    [name for name, _ in (*_HOST_FIELDS, *_CELL_FIELDS, *_WORD_FIELDS, *_PAGE_FIELDS,
+                          *_SIB_FIELDS)] + ["size", "cells", "words", "pages", "entries"])
+
 
 def _is_true(value: Any) -> bool:
     return value is not None and str(value).strip().lower() in _TRUE
@@ -146,6 +152,15 @@ def _dims(topology: obj.NUMATopology | None) -> tuple[int, int, int, int, bool]:
 
 class HostArrays:
     """Host NUMA state for the kernel: one row per host (see the module docstring)."""
+
+    # The kernel trusts its cached view of these arrays without comparing every array
+    # (a one-row fit costs less than that): __setattr__ drops it on any replacement.
+    _kernel_view_tracked = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _VIEWED:
+            self.__dict__.pop("_kernel_view", None)
+        object.__setattr__(self, name, value)
 
     def __init__(self, size: int, cells: int = 1, words: int = 1, pages: int = 1,
                  entries: int = 1) -> None:

@@ -166,47 +166,53 @@ def _pci_arrays(arrays: HostArrays, requests: Sequence[obj.InstancePCIRequest]
 
 
 _CELL_FIELDS = tuple(f.name for f in dataclasses.fields(obj.InstanceNUMACell))
-_COPIED = ("id", "cpuset", "pcpuset", "memory", "pagesize", "cpu_policy",
-           "cpu_thread_policy", "cpu_pinning", "cpuset_reserved")
+_PINNED = frozenset(obj.PINNED_CPU_POLICIES)
+_FIELDS_KNOWN = ("id", "cpuset", "pcpuset", "memory", "pagesize", "cpu_policy",
+                 "cpu_thread_policy", "cpu_pinning", "cpuset_reserved")
 
 
-def _copy_cell(cell: obj.InstanceNUMACell) -> obj.InstanceNUMACell:
-    """A deep copy of a guest cell, field by field (``dataclasses.replace`` and deepcopy
-    cost more than a one-host fit). Should the class gain a field, deepcopy takes over."""
-    return obj.InstanceNUMACell(
-        cell.id, set(cell.cpuset), set(cell.pcpuset), cell.memory, cell.pagesize,
-        cell.cpu_policy, cell.cpu_thread_policy,
-        None if cell.cpu_pinning is None else dict(cell.cpu_pinning),
-        None if cell.cpuset_reserved is None else set(cell.cpuset_reserved))
-
-
-if _CELL_FIELDS != _COPIED:  # pragma: no cover - a new field must be copied above
-    def _copy_cell(cell: obj.InstanceNUMACell) -> obj.InstanceNUMACell:  # noqa: F811
-        return copy.deepcopy(cell)
+def _vcpu_order(guest: obj.InstanceNUMATopology) -> list[list[int]]:
+    """Each guest cell's pinned vCPUs, ascending: the order of the kernel's pCPUs."""
+    return [sorted(c.pcpuset) for c in guest.cells]
 
 
 def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
-            cells: np.ndarray, pages: np.ndarray, pins: np.ndarray, reserved: np.ndarray
-            ) -> obj.InstanceNUMATopology:
-    """The kernel's answer for one host as the reference builds it."""
+            cells: Sequence[int], pages: Sequence[int], pins: Sequence[int], reserved: int,
+            vcpus: list[list[int]] | None = None) -> obj.InstanceNUMATopology:
+    """The kernel's answer for one host as the reference builds it: a copy of each
+    guest cell with the host cell's id, the chosen page size if one was asked for, and
+    for pinned cells the pinning and the emulator pCPU (plain ints in lists).
+    ``vcpus``: ``_vcpu_order(guest)`` if already known."""
     placed = []
     offset = 0
-    for g, guest_cell in enumerate(guest.cells):
-        # A deep copy, field by field (deepcopy itself costs more than the fit).
-        cell = _copy_cell(guest_cell)
-        count = len(guest_cell.pcpuset)
-        cell.id = topology.cells[int(cells[g])].id
-        if guest_cell.pagesize:
-            cell.pagesize = int(pages[g])
-        if guest_cell.cpu_pinning_requested:
-            pcpus = pins[offset:offset + count].tolist()
-            cell.cpu_pinning = dict(zip(sorted(guest_cell.pcpuset), pcpus, strict=True))
-            cell.cpuset_reserved = ({int(reserved[0])}
-                                    if g == 0 and guest.emulator_threads_isolated else None)
-        offset += count
-        placed.append(cell)
+    host_cells = topology.cells
+    isolated = guest.emulator_threads_isolated
+    if vcpus is None:
+        vcpus = _vcpu_order(guest)
+    for g, gc in enumerate(guest.cells):
+        pcpuset = gc.pcpuset
+        if gc.cpu_policy in _PINNED:
+            count = len(pcpuset)
+            # zip without strict: the kernel writes one pCPU per pinned vCPU.
+            pinning = dict(zip(vcpus[g], pins[offset:offset + count], strict=False))
+            cpuset_reserved = {reserved} if g == 0 and isolated else None
+            offset += count
+        else:
+            offset += len(pcpuset)
+            pinning = None if gc.cpu_pinning is None else dict(gc.cpu_pinning)
+            cpuset_reserved = None if gc.cpuset_reserved is None else set(gc.cpuset_reserved)
+        # The constructor with the final values: dataclasses.replace and deepcopy cost
+        # more than the fit.
+        placed.append(obj.InstanceNUMACell(
+            host_cells[cells[g]].id, set(gc.cpuset), set(pcpuset), gc.memory,
+            pages[g] if gc.pagesize else gc.pagesize, gc.cpu_policy, gc.cpu_thread_policy,
+            pinning, cpuset_reserved))
     return obj.InstanceNUMATopology(cells=placed,
                                     emulator_threads_policy=guest.emulator_threads_policy)
+
+
+if _CELL_FIELDS != _FIELDS_KNOWN:  # pragma: no cover - a new field must be set above
+    raise ImportError("InstanceNUMACell gained a field: kernel._decode must set it")
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -220,6 +226,13 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
     a topology, fits nowhere (as ``numa_fit_instance_to_host``).
     """
     global _warned_missing
+    if (hosts is not None and type(hosts) in _PLAIN and not hosts
+            and type(want_details_for) in _PLAIN and len(want_details_for) == 1):
+        # One host with its answer (the scheduler's consume): the lean one-row path.
+        row = want_details_for[0]
+        fitted = _fit_one(request, arrays, row)
+        if fitted is not _GENERAL:
+            return FitResult(_NO_ROWS, _NO_FITS, {int(row): fitted})
     rows = (np.arange(arrays.size, dtype=np.int64) if hosts is None
             else np.asarray(list(hosts) if not isinstance(hosts, np.ndarray) else hosts,
                             dtype=np.int64))
@@ -290,8 +303,8 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
         elif cells[i, 0] < 0:
             fitted[row] = None
         else:
-            fitted[row] = _decode(guest, arrays.topologies[row], cells[i], pages[i], pins[i],
-                                  reserved[i])
+            fitted[row] = _decode(guest, arrays.topologies[row], cells[i].tolist(),
+                                  pages[i].tolist(), pins[i].tolist(), int(reserved[i, 0]))
     fallback = (np.flatnonzero(arrays.fallback[rows])
                 if len(rows) and arrays.fallback.any() else ())
     if len(fallback):
@@ -304,6 +317,99 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
     return FitResult(rows, fits, fitted)
 
 
+_PLAIN = (tuple, list)
+_GENERAL = object()             # _fit_one: "ask the general path"
+# Shared by the one-row answers (empty: nothing to write into).
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_FITS = np.zeros(0, dtype=bool)
+
+
+def _guest_code(request: FitRequest) -> tuple[_kernel.Guest | None, list[list[int]]]:
+    """The request's guest encoded for ``fit_row`` (None: the kernel does not encode
+    it) and its ``_vcpu_order``, kept on the request while its ``guest`` is the same
+    object (a guest is not edited in place between fits of one request)."""
+    guest = request.guest
+    cached = request.__dict__.get("_guest_code")
+    if cached is not None and cached[0] is guest:
+        return cached[1], cached[2]
+    code = None
+    if not _unsupported(guest):
+        code = _kernel.Guest(
+            [(len(c.cpuset), len(c.pcpuset), c.memory, c.pagesize or 0,
+              _POLICY[c.cpu_policy], _THREAD.get(c.cpu_thread_policy, 1))
+             for c in guest.cells],
+            1 if guest.emulator_threads_isolated else 0)
+    vcpus = _vcpu_order(guest)
+    request.__dict__["_guest_code"] = (guest, code, vcpus)
+    return code, vcpus
+
+
+def _fit_one(request: FitRequest, arrays: HostArrays, row: int
+             ) -> obj.InstanceNUMATopology | None | object:
+    """``fit_hosts(request, arrays, (), (row,)).fitted[row]`` through ``fit_row``: no
+    numpy array, no encoding of the guest after the first call. ``_GENERAL`` for what
+    only the general path handles (PCI requests, network affinity, a fallback row, a
+    guest the kernel does not encode, a missing kernel; also out-of-range rows, which it
+    refuses)."""
+    guest = request.guest
+    if (_kernel is None or not guest or not guest.cells or request.pci_requests
+            or not 0 <= row < arrays.size or arrays.fallback[row]):
+        return _GENERAL
+    network = request.limits.network_metadata if request.limits is not None else None
+    if network is not None and (network.physnets or network.tunneled):
+        return _GENERAL
+    code, vcpus = _guest_code(request)
+    if code is None:
+        return _GENERAL
+    if request.host_limits:
+        use_limits, cpu, ram = True, None, None
+    elif request.limits is not None:
+        use_limits = True
+        cpu = float(request.limits.cpu_allocation_ratio)
+        ram = float(request.limits.ram_allocation_ratio)
+    else:
+        use_limits, cpu, ram = False, None, None
+    found = _kernel.fit_row(arrays, code, row, request.pack, use_limits, cpu, ram)
+    if found is None:
+        return None
+    return _decode(guest, arrays.topologies[row], *found, vcpus)
+
+
+# fit_host's one-row arrays, per host topology object (the compute claim fits the same
+# host again and again; a claim's new topology is a new object). An entry is used while
+# the topology is the same object, its cells the same objects with the same usage (CPU
+# and memory usage, pinned CPUs, pages used and reserved), and its layout containers
+# (CPU sets, siblings, pages, networks) the same objects of the same sizes; the PCI
+# pools compare by object, count and node. The entries hold their topologies (at most
+# _ROW_CACHE_SIZE, oldest dropped first), so an id is never reused while cached.
+_ROW_CACHE: dict[int, tuple] = {}
+_ROW_CACHE_SIZE = 128
+
+
+def _host_key(host: obj.NUMATopology, pools: Sequence[obj.PciDevicePool] | None) -> tuple:
+    return (id(host.cells), len(host.cells),
+            tuple((id(c), c.id, c.memory, c.cpu_usage, c.memory_usage,
+                   frozenset(c.pinned_cpus), id(c.cpuset), len(c.cpuset), id(c.pcpuset),
+                   len(c.pcpuset), id(c.siblings), len(c.siblings), c.socket,
+                   id(c.network_metadata), id(c.mempages),
+                   tuple([(p.size_kb, p.total, p.used, p.reserved) for p in c.mempages]))
+                  for c in host.cells),
+            None if pools is None else tuple([(id(p), p.count, p.numa_node) for p in pools]))
+
+
+def _one_row(host: obj.NUMATopology, pools: Sequence[obj.PciDevicePool] | None
+             ) -> HostArrays:
+    key = _host_key(host, pools)
+    hit = _ROW_CACHE.get(id(host))
+    if hit is not None and hit[0] is host and hit[1] == key:
+        return hit[2]
+    arrays = HostArrays.from_topologies([host], [pools])
+    if len(_ROW_CACHE) >= _ROW_CACHE_SIZE:
+        _ROW_CACHE.pop(next(iter(_ROW_CACHE)))
+    _ROW_CACHE[id(host)] = (host, key, arrays)
+    return arrays
+
+
 def fit_host(host: obj.NUMATopology | None, guest: obj.InstanceNUMATopology | None,
              limits: obj.NUMATopologyLimits | None = None,
              pci_requests: Sequence[obj.InstancePCIRequest] | None = None,
@@ -312,7 +418,7 @@ def fit_host(host: obj.NUMATopology | None, guest: obj.InstanceNUMATopology | No
     """``numa_fit_instance_to_host`` through the kernel (the compute claim's form)."""
     if not host or not guest:
         return None
-    arrays = HostArrays.from_topologies([host], [pci_pools])
+    arrays = _one_row(host, pci_pools)
     request = FitRequest(guest, limits, list(pci_requests or ()), pack)
     return fit_hosts(request, arrays, hosts=(), want_details_for=(0,)).fitted[0]
 

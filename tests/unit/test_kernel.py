@@ -478,3 +478,77 @@ class FitHostsTests(BothTestCase):
         self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=[1])
         self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=[0],
                           want_details_for=[-1])
+
+
+class OneRowTests(BothTestCase):
+    """The lean one-row path (``fit_row``) against the general one (``fit_rows``)."""
+
+    def general(self, request, arrays, row):
+        return kernel.fit_hosts(request, arrays, hosts=[row], want_details_for=[row])
+
+    def test_one_row_matches_the_general_path(self):
+        topologies = [worked_example_host(), smt_host([1, 2]), non_smt_host(), None,
+                      smt_host(legacy=True)]
+        arrays = HostArrays.from_topologies(topologies, cpu_allocation_ratio=[1.0, 4.0, 16.0,
+                                                                               2.0, 1.0])
+        emulator = dedicated(2, 1024, **{"hw:emulator_threads_policy": "isolate"})
+        guests = [shared(), shared(cells=2), dedicated(), dedicated(4, 2048), emulator,
+                  dedicated(2, 1024, **{"hw:cpu_thread_policy": "require"}),
+                  dedicated(2, 1024, **{"hw:cpu_thread_policy": "isolate"})]
+        limits_options = [(None, False), (LIMITS, False), (LIMITS, True)]
+        for instance in guests:
+            for limits, host_limits in limits_options:
+                for pack in (False, True):
+                    request = kernel.FitRequest(instance, limits, pack=pack,
+                                                host_limits=host_limits)
+                    for row in range(arrays.size):
+                        one = kernel.fit_hosts(request, arrays, hosts=(),
+                                               want_details_for=(row,))
+                        self.assertEqual(one.rows.tolist(), [])
+                        self.assertEqual(one.fits.tolist(), [])
+                        self.assertEqual(one.fitted,
+                                         {row: self.general(request, arrays, row).fitted[row]})
+
+    def test_one_row_matches_the_reference(self):
+        host = smt_host([0, 3])
+        arrays = HostArrays.from_topologies([host], cpu_allocation_ratio=LIMITS.cpu_allocation_ratio,
+                                            ram_allocation_ratio=LIMITS.ram_allocation_ratio)
+        for instance in (shared(), dedicated(), dedicated(4, 1024)):
+            request = kernel.FitRequest(instance, LIMITS, host_limits=True)
+            got = kernel.fit_hosts(request, arrays, hosts=[], want_details_for=[0]).fitted[0]
+            self.assertEqual(got, hardware.numa_fit_instance_to_host(host, instance, LIMITS))
+
+    def test_guest_code_follows_the_request_guest(self):
+        arrays = HostArrays.from_topologies([non_smt_host()])
+        request = kernel.FitRequest(dedicated(2))
+        self.assertIsNotNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
+        request.guest = dedicated(64)
+        self.assertIsNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
+
+    def test_one_row_out_of_range(self):
+        arrays = HostArrays.from_topologies([smt_host()])
+        request = kernel.FitRequest(dedicated())
+        self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=(),
+                          want_details_for=(1,))
+        self.assertRaises(IndexError, kernel.fit_hosts, request, arrays, hosts=(),
+                          want_details_for=(-1,))
+
+    def test_fit_host_sees_usage_changed_in_place(self):
+        host = non_smt_host()
+        instance = dedicated(4)
+        first = self.both(host, instance)
+        self.assertIsNotNone(first)
+        cell = host.cells[0]
+        cell.pinned_cpus |= set(cell.pcpuset) - {0, 1, 2}
+        self.assertIsNone(self.both(host, instance))
+        cell.pinned_cpus = set()
+        self.assertEqual(self.both(host, instance), first)
+        cell.memory_usage = cell.memory
+        self.assertIsNone(self.both(host, instance))
+
+    def test_fit_host_sees_pages_used_in_place(self):
+        host = NUMATopology(cells=[paged_cell()])
+        instance = guest({"hw:mem_page_size": "1GB"}, vcpus=2, memory_mb=2048)
+        self.assertIsNotNone(self.both(host, instance))
+        host.cells[0].mempages[2].used = 3
+        self.assertIsNone(self.both(host, instance))
