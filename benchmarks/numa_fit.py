@@ -422,9 +422,9 @@ def main() -> None:
             mismatches.append((name + " (fit_host, general path or 1,000 rows)", o["answer"],
                                "differs"))
         batch_txt = ("%s%.0fx" % (">" if n["timeout"] else "", n["ms"] / o["in_batch_ms"]))
-        print("%-56s %12s %7.3f ms %8s %7.2f us %8s %7.3f ms  %s%s" % (
-            name, nova_txt, o["ms"], ratio_txt, o["in_batch_ms"] * 1000, batch_txt,
-            o["fit_host_ms"],
+        print("%-56s %12s %7.1f us %8s %7.2f us %8s %7.1f us  %s%s" % (
+            name, nova_txt, o["ms"] * 1000, ratio_txt, o["in_batch_ms"] * 1000, batch_txt,
+            o["fit_host_ms"] * 1000,
             describe(o["answer"]), "" if same else "  MISMATCH"))
 
     print()

@@ -9,6 +9,13 @@ the reference's signature and ``claim`` the compute claim built on it (the accou
 itself is ``numa_usage``'s); ``filter_hosts`` is the NUMATopologyFilter decision over
 many rows.
 
+One host with its fitted guest (``fit_hosts(request, arrays, hosts=(),
+want_details_for=(row,))``, the scheduler's consume, and ``fit_host``) takes a lean
+path: ``numa_kernel.fit_row`` with the guest encoded once per request, no numpy array,
+plain values back and the ``InstanceNUMATopology`` built once. It answers as the
+general path does; requests with PCI requests or network affinity, fallback rows and
+guests the kernel does not encode go the general way.
+
 The reference (``nova_tx.virt.numa_fit``) answers instead of the kernel, with the same
 results, only:
 
@@ -204,15 +211,23 @@ def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
         # The constructor with the final values: dataclasses.replace and deepcopy cost
         # more than the fit.
         placed.append(obj.InstanceNUMACell(
-            host_cells[cells[g]].id, set(gc.cpuset), set(pcpuset), gc.memory,
-            pages[g] if gc.pagesize else gc.pagesize, gc.cpu_policy, gc.cpu_thread_policy,
-            pinning, cpuset_reserved))
+            id=host_cells[cells[g]].id, cpuset=set(gc.cpuset), pcpuset=set(pcpuset),
+            memory=gc.memory, pagesize=pages[g] if gc.pagesize else gc.pagesize,
+            cpu_policy=gc.cpu_policy, cpu_thread_policy=gc.cpu_thread_policy,
+            cpu_pinning=pinning, cpuset_reserved=cpuset_reserved))
     return obj.InstanceNUMATopology(cells=placed,
                                     emulator_threads_policy=guest.emulator_threads_policy)
 
 
-if _CELL_FIELDS != _FIELDS_KNOWN:  # pragma: no cover - a new field must be set above
-    raise ImportError("InstanceNUMACell gained a field: kernel._decode must set it")
+if _CELL_FIELDS != _FIELDS_KNOWN:  # pragma: no cover - a new field should be set above
+    _decode_known = _decode
+
+    def _decode(guest, topology, cells, pages, pins, reserved, vcpus=None):  # noqa: F811
+        fitted = _decode_known(guest, topology, cells, pages, pins, reserved, vcpus)
+        for cell, guest_cell in zip(fitted.cells, guest.cells, strict=True):
+            for name in set(_CELL_FIELDS) - set(_FIELDS_KNOWN):
+                setattr(cell, name, copy.deepcopy(getattr(guest_cell, name)))
+        return fitted
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -415,7 +430,12 @@ def fit_host(host: obj.NUMATopology | None, guest: obj.InstanceNUMATopology | No
              pci_requests: Sequence[obj.InstancePCIRequest] | None = None,
              pci_pools: Sequence[obj.PciDevicePool] | None = None,
              pack: bool = False) -> obj.InstanceNUMATopology | None:
-    """``numa_fit_instance_to_host`` through the kernel (the compute claim's form)."""
+    """``numa_fit_instance_to_host`` through the kernel (the compute claim's form).
+
+    The host's one-row ``HostArrays`` are kept per topology object while its usage is
+    unchanged (``_one_row``); edit a topology's CPU sets, siblings or pages by
+    replacing them, not in place, or pass a new topology (a claim makes one).
+    """
     if not host or not guest:
         return None
     arrays = _one_row(host, pci_pools)
