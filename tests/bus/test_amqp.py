@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
 import socket
 import time
@@ -35,10 +34,11 @@ from nova_tx.bus.interfaces import DIRECT, FANOUT, TOPIC, Binding, IConsumer, IT
 from nova_tx.bus.url import TransportURL
 from tests.bus import Collector, LogCapture, make_conf, wait_until
 from tests.bus.test_rpc import RPCBehaviour
+from tests.helpers import in_ci, unavailable
 
 BROKER = ("127.0.0.1", 5672)
 URL = TransportURL.parse("rabbit://guest:guest@127.0.0.1:5672/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = in_ci()
 
 
 def _unreachable() -> str | None:
@@ -587,7 +587,7 @@ class ReconnectionTests(BrokerTestCase):
     async def test_reconnects_after_the_broker_closes_the_connection(self):
         rabbitmqctl = shutil.which("rabbitmqctl")
         if rabbitmqctl is None:
-            raise unittest.SkipTest("rabbitmqctl is not installed here")
+            unavailable("rabbitmqctl is not installed here")
         logs = LogCapture(self, "nova_tx.bus.amqp")
         conf = rabbit_conf(heartbeat_timeout_threshold=30, kombu_reconnect_delay=0.1)
         bus = await self.bus(conf)

@@ -28,6 +28,7 @@ from tests.bus import (
     oslo_amqp_driver,
     wait_until,
 )
+from tests.helpers import unavailable
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference",
                        "nova-notification-samples")
@@ -37,8 +38,7 @@ def flavor_create_sample() -> dict:
     """Nova's own ``flavor.create`` notification (a payload without $ref)."""
     path = os.path.join(SAMPLES, "flavor-create.json")
     if not os.path.exists(path):
-        raise unittest.SkipTest("shared/reference/nova-notification-samples is not beside "
-                                "the checkout")
+        unavailable("shared/reference/nova-notification-samples is not beside the checkout")
     with open(path) as f:
         return json.load(f)
 

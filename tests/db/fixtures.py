@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from twisted.trial.unittest import SkipTest
 
 from nova_tx.db import engines, migration
+from tests.helpers import unavailable
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 
@@ -43,10 +43,6 @@ _availability: dict[str, str | None] = {}
 _shared: dict[tuple[str, str, str], str] = {}
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
 def require_backend(testcase, backend: str) -> None:
     """Skip ``testcase`` (fail it under CI=true) when ``backend``'s server is down."""
     if backend not in BACKENDS:
@@ -57,10 +53,7 @@ def require_backend(testcase, backend: str) -> None:
         _availability[backend] = _probe(backend)
     reason = _availability[backend]
     if reason is not None:
-        message = f"{backend} is not available for tests: {reason}"
-        if in_ci():
-            testcase.fail(message + " (CI=true: database servers are required)")
-        raise SkipTest(message)
+        unavailable(f"{backend} is not available for tests: {reason}")
 
 
 def _probe(backend: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
+from tests.helpers import unavailable
 from tests.identity.fixtures import PASSWORDS, RunningIdentity
 
 
@@ -13,7 +14,7 @@ class KeystoneauthTest(unittest.TestCase):
         try:
             from keystoneauth1 import session  # noqa: F401
         except ImportError:
-            raise unittest.SkipTest("keystoneauth1 is not installed") from None
+            unavailable("keystoneauth1 is not installed")
 
     def _login(self, auth_url: str) -> dict:
         # Runs in a thread: keystoneauth is synchronous, the identity is in the reactor.

@@ -8,6 +8,7 @@ from twisted.internet import threads
 from twisted.trial import unittest
 
 from nova_tx.identity.directory import stable_id
+from tests.helpers import unavailable
 from tests.identity.fixtures import PASSWORDS, RunningIdentity
 
 
@@ -16,7 +17,7 @@ class KeystonemiddlewareTest(unittest.TestCase):
         try:
             from keystonemiddleware import auth_token  # noqa: F401
         except ImportError:
-            raise unittest.SkipTest("keystonemiddleware is not installed") from None
+            unavailable("keystonemiddleware is not installed")
         # keystonemiddleware warns about its in-process cache and more.
         logging.getLogger("keystonemiddleware").setLevel(logging.ERROR)
 

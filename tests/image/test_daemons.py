@@ -11,7 +11,7 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
-from tests.helpers import BIN, Daemon, http_get_json, write_config
+from tests.helpers import BIN, Daemon, http_get_json, unavailable, write_config
 
 CONF = """\
 [DEFAULT]
@@ -45,7 +45,7 @@ class CompanionDaemonTests(unittest.TestCase):
     def openstack(self, endpoint: str, *args: str) -> str:
         program = os.path.join(BIN, "openstack")
         if not os.path.exists(program):
-            raise unittest.SkipTest("python-openstackclient is not installed")
+            unavailable("python-openstackclient is not installed")
         result = subprocess.run(
             [program, "--os-auth-type", "admin_token", "--os-token", "alice:demo",
              "--os-endpoint", endpoint, *args], capture_output=True, text=True, timeout=120)
@@ -58,7 +58,7 @@ class CompanionDaemonTests(unittest.TestCase):
 
     def test_image_daemon_with_openstackclient(self):
         if not os.path.exists(os.path.join(BIN, "nova-tx-image")):
-            raise unittest.SkipTest("nova-tx-image is not installed (pip install -e .)")
+            unavailable("nova-tx-image is not installed (pip install -e .)")
         daemon, port, state = self.start("nova-tx-image")
         self.assertIn("seeded with the placeholder image", daemon.output())
         self.assertEqual(200, http_get_json(f"http://127.0.0.1:{port}/versions")[0])
@@ -85,7 +85,7 @@ class CompanionDaemonTests(unittest.TestCase):
 
     def test_network_daemon_with_openstackclient(self):
         if not os.path.exists(os.path.join(BIN, "nova-tx-network")):
-            raise unittest.SkipTest("nova-tx-network is not installed (pip install -e .)")
+            unavailable("nova-tx-network is not installed (pip install -e .)")
         daemon, port, _ = self.start("nova-tx-network")
         endpoint = f"http://127.0.0.1:{port}"
         self.assertIn("private", self.openstack(endpoint, "network", "list"))
@@ -104,7 +104,7 @@ class CompanionDaemonTests(unittest.TestCase):
 
     def test_twistd_runs_nova_tx_network(self):
         if shutil.which("twistd", path=BIN) is None:
-            raise unittest.SkipTest("twistd is not installed")
+            unavailable("twistd is not installed")
         daemon, port, _ = self.start("nova-tx-network", twistd=True)
         status, body = http_get_json(f"http://127.0.0.1:{port}/")
         self.assertEqual((200, "v2.0"), (status, body["versions"][0]["id"]))
@@ -171,7 +171,7 @@ class KeystoneCatalogDaemonTests(unittest.TestCase):
         for program in ("openstack", "nova-tx-identity", "nova-tx-image",
                         "nova-tx-network"):
             if not os.path.exists(os.path.join(BIN, program)):
-                raise unittest.SkipTest(f"{program} is not installed")
+                unavailable(f"{program} is not installed")
         identity, image, network = free_ports(3)
         path = write_config(self, "")
         directory = os.path.dirname(path)

@@ -28,6 +28,7 @@ from nova_tx.objects.numa import (
 from nova_tx.scheduler import kernel
 from nova_tx.scheduler.host_arrays import HostArrays
 from nova_tx.virt import hardware
+from tests.helpers import unavailable
 from tests.unit.numa_helpers import (
     LIMITS,
     dedicated,
@@ -45,7 +46,7 @@ from tests.unit.numa_helpers import (
 class BothTestCase(SynchronousTestCase):
     def setUp(self):
         if not kernel.kernel_available():
-            self.skipTest("the compiled kernel is not built")
+            unavailable("the compiled kernel is not built")
 
     def both(self, host, instance, limits=None, pci_requests=None, pci_pools=None,
              pack=False):

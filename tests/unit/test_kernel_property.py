@@ -29,6 +29,7 @@ from nova_tx.objects.numa import (
 from nova_tx.scheduler import kernel
 from nova_tx.scheduler.host_arrays import HostArrays
 from nova_tx.virt import hardware
+from tests.helpers import unavailable
 from tests.unit.numa_helpers import draw_cpu_layout, draw_network_metadata, draw_pinning_policies
 
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
@@ -199,7 +200,7 @@ limits_strategy = st.one_of(
 class KernelEqualsReferenceTests(SynchronousTestCase):
     def setUp(self):
         if not kernel.kernel_available():
-            self.skipTest("the compiled kernel is not built")
+            unavailable("the compiled kernel is not built")
 
     @settings(max_examples=4600, **SETTINGS)
     @given(hosts(), guests(), st.booleans(), limits_strategy, pci())
@@ -280,7 +281,7 @@ class AffinityEqualsReferenceTests(SynchronousTestCase):
 
     def setUp(self):
         if not kernel.kernel_available():
-            self.skipTest("the compiled kernel is not built")
+            unavailable("the compiled kernel is not built")
 
     @settings(max_examples=1100, **SETTINGS)
     @given(roomy_hosts(), st.integers(1, 3), st.sampled_from([None, "isolate"]),
@@ -306,7 +307,7 @@ class SetSearchEqualsReferenceTests(SynchronousTestCase):
 
     def setUp(self):
         if not kernel.kernel_available():
-            self.skipTest("the compiled kernel is not built")
+            unavailable("the compiled kernel is not built")
         self.patch(kernel, "_FORCE_SET_SEARCH", True)
 
     @settings(max_examples=1000, **SETTINGS)
@@ -323,7 +324,7 @@ class SetSearchEqualsReferenceTests(SynchronousTestCase):
 class ClaimEqualsReferenceTests(SynchronousTestCase):
     def setUp(self):
         if not kernel.kernel_available():
-            self.skipTest("the compiled kernel is not built")
+            unavailable("the compiled kernel is not built")
 
     @settings(max_examples=200, **SETTINGS)
     @given(hosts(), st.one_of(st.none(), guests()), st.booleans())

@@ -18,6 +18,7 @@ from oslo_policy import generator, policy
 from twisted.trial import unittest
 
 from nova_tx import policies
+from tests.helpers import in_ci, unavailable
 from tests.unit import policy_sample
 
 SAMPLE_MISSING = not os.path.exists(policy_sample.SAMPLE_PATH)
@@ -78,7 +79,7 @@ class SampleReaderTest(unittest.SynchronousTestCase):
 
 
 class DefaultsMatchZedTest(unittest.SynchronousTestCase):
-    if SAMPLE_MISSING:
+    if SAMPLE_MISSING and not in_ci():
         skip = f"no reference sample at {policy_sample.SAMPLE_PATH}"
 
     def setUp(self):
@@ -166,8 +167,8 @@ class SampleGeneratorTest(unittest.SynchronousTestCase):
         found = {ep.group: ep for ep in eps.select(name="nova_tx")
                  if ep.group.startswith("oslo.policy.")}
         if not found:
-            raise unittest.SkipTest("the installed nova-tx predates the policy entry "
-                                    "points; reinstall (pip install -e .) to check them")
+            unavailable("the installed nova-tx predates the policy entry points; "
+                        "reinstall (pip install -e .) to check them")
         self.assertEqual(found["oslo.policy.policies"].value, "nova_tx.policies:list_rules")
         self.assertEqual(found["oslo.policy.enforcer"].value, "nova_tx.policy:get_enforcer")
         self.assertEqual(len(found["oslo.policy.policies"].load()()), 201)
@@ -194,7 +195,7 @@ class SampleGeneratorTest(unittest.SynchronousTestCase):
         ``oslopolicy-sample-generator --config-file etc/nova/nova-policy-generator.conf``."""
         tool = os.path.join(os.path.dirname(sys.executable), "oslopolicy-sample-generator")
         if not os.path.exists(tool):
-            raise unittest.SkipTest("oslopolicy-sample-generator is not installed")
+            unavailable("oslopolicy-sample-generator is not installed")
         env = dict(os.environ)
         if not self._entry_points_installed():
             env["PYTHONPATH"] = os.pathsep.join(
@@ -216,7 +217,7 @@ class SampleGeneratorTest(unittest.SynchronousTestCase):
         that nova.conf names."""
         tool = os.path.join(os.path.dirname(sys.executable), "oslopolicy-policy-generator")
         if not os.path.exists(tool):
-            raise unittest.SkipTest("oslopolicy-policy-generator is not installed")
+            unavailable("oslopolicy-policy-generator is not installed")
         env = dict(os.environ)
         if not self._entry_points_installed():
             env["PYTHONPATH"] = os.pathsep.join(
