@@ -95,11 +95,7 @@ def _why_not(host: obj.NUMATopology, guest: obj.InstanceNUMATopology,
     if len(host.cells) < len(guest.cells):
         return {"reason": f"the guest asks for {len(guest.cells)} NUMA nodes and the host "
                           f"has {len(host.cells)}"}
-    specs, props = flavor.extra_specs or {}, image.properties
-    if (obj.CPU_POLICY_DEDICATED in (specs.get("hw:cpu_policy"), props.get("hw_cpu_policy"))
-            and obj.THREAD_POLICY_REQUIRE in (specs.get("hw:cpu_thread_policy"),
-                                              props.get("hw_cpu_thread_policy"))
-            and not host.has_threads):
+    if hardware.requires_smt_host(flavor, image) and not host.has_threads:
         return {"reason": "cpu_thread_policy 'require' with the dedicated policy needs a "
                           "host with SMT sibling threads; this host has none"}
     per_cell = []

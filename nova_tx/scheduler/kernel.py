@@ -476,11 +476,7 @@ def filter_hosts(request: FitRequest, arrays: HostArrays, flavor: obj.Flavor,
         details = {int(r): None for r in want_details_for}
         return FitResult(rows, np.ones(len(rows), dtype=bool), details)
     result = fit_hosts(request, arrays, rows, want_details_for)
-    specs = flavor.extra_specs or {}
-    props = image.properties if image is not None else {}
-    policies = {specs.get("hw:cpu_policy"), props.get("hw_cpu_policy")}
-    threads = {specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy")}
-    if obj.CPU_POLICY_DEDICATED in policies and obj.THREAD_POLICY_REQUIRE in threads:
+    if numa_fit.requires_smt_host(flavor, image):
         smt = arrays.has_threads[rows].copy()
         for i in np.flatnonzero(arrays.fallback[rows]):
             topology = arrays.topologies[int(rows[i])]

@@ -67,6 +67,7 @@ from nova_tx.virt.numa_fit import (
     host_passes_numa_topology,
     numa_fit_instance_to_host,
     pin_instance_cell,
+    requires_smt_host,
     select_page_size,
     sort_host_cells,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "parse_bool",
     "parse_cpu_spec",
     "parse_mem_page_size",
+    "requires_smt_host",
     "parse_pci_aliases",
     "parse_reserved_huge_pages",
     "pin_instance_cell",

@@ -39,6 +39,7 @@ from nova_tx.virt import pci_affinity
 __all__ = [
     "fit_instance_cell",
     "host_passes_numa_topology",
+    "requires_smt_host",
     "numa_fit_instance_to_host",
     "pin_instance_cell",
     "select_page_size",
@@ -316,6 +317,17 @@ def numa_fit_instance_to_host(
     return None
 
 
+def requires_smt_host(flavor: obj.Flavor, image: obj.ImageMeta | None) -> bool:
+    """Whether the raw flavor and image values (not the resolved ones, as Nova's filter
+    reads them) ask for ``dedicated`` with ``require``: such a guest needs a host with
+    SMT sibling threads."""
+    specs = flavor.extra_specs or {}
+    props = image.properties if image is not None else {}
+    policies = {specs.get("hw:cpu_policy"), props.get("hw_cpu_policy")}
+    threads = {specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy")}
+    return obj.CPU_POLICY_DEDICATED in policies and obj.THREAD_POLICY_REQUIRE in threads
+
+
 def host_passes_numa_topology(
     host: obj.NUMATopology | None,
     requested: obj.InstanceNUMATopology | None,
@@ -333,14 +345,9 @@ def host_passes_numa_topology(
     the raw flavor and image values, not the resolved ones) is refused on a host
     without SMT.
     """
-    specs = flavor.extra_specs or {}
-    props = image.properties if image is not None else {}
-    if host is not None and requested is not None:
-        policies = {specs.get("hw:cpu_policy"), props.get("hw_cpu_policy")}
-        threads = {specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy")}
-        if (obj.CPU_POLICY_DEDICATED in policies and obj.THREAD_POLICY_REQUIRE in threads
-                and not host.has_threads):
-            return False, None
+    if (host is not None and requested is not None and not host.has_threads
+            and requires_smt_host(flavor, image)):
+        return False, None
     if requested is None:
         return True, None
     if host is None:
