@@ -14,6 +14,26 @@ import urllib.request
 BIN = os.path.dirname(sys.executable)
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct local ports nothing listens on now. The sockets are held open
+    together while the ports are chosen: a port closed and asked for again may come
+    back, and two services given the same port fail to start."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 

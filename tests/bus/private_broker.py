@@ -22,18 +22,14 @@ import subprocess
 import tempfile
 import time
 
+from tests.helpers import free_ports
+
 RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
 
 
 class PrivateBrokerUnavailable(Exception):
     """The node could not be started here; the message says why, for the skip or the
     CI failure."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _script(name: str) -> str:
@@ -57,10 +53,9 @@ class PrivateBroker:
         login taken from the certificate's common name."""
         self.base = tempfile.mkdtemp(prefix="novatx-rabbit-")
         self.node = f"novatx-test-{secrets.token_hex(4)}@localhost"
-        self.port = free_port()
+        self.port, self.dist_port, tls_port = free_ports(3)
         self.tls = tls
-        self.tls_port = free_port() if tls else None
-        self.dist_port = free_port()
+        self.tls_port = tls_port if tls else None
         self.started = False
         self._env = dict(
             os.environ,

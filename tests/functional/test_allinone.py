@@ -3,7 +3,6 @@ import configparser
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import urllib.error
@@ -11,7 +10,15 @@ import urllib.error
 from twisted.trial import unittest
 
 from nova_tx import allinone
-from tests.helpers import BIN, Daemon, http_get_json, run, unavailable, write_config
+from tests.helpers import (
+    BIN,
+    Daemon,
+    free_ports,
+    http_get_json,
+    run,
+    unavailable,
+    write_config,
+)
 
 
 class EnsureConfigTest(unittest.SynchronousTestCase):
@@ -40,12 +47,6 @@ class EnsureConfigTest(unittest.SynchronousTestCase):
             self.assertIn("# operator's edit", f.read())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class AllInOneTest(unittest.SynchronousTestCase):
     def setUp(self):
         self.checkout = tempfile.mkdtemp(prefix="nova-tx-allinone-")
@@ -55,12 +56,13 @@ class AllInOneTest(unittest.SynchronousTestCase):
         # [keystone_authtoken] name them.
         with open(self.conf) as f:
             text = f.read()
-        self.api_port = free_port()
+        self.api_port, *ports = free_ports(5)
         text = text.replace("osapi_compute_listen_port = 8774",
                             f"osapi_compute_listen_port = {self.api_port}")
-        for option, default in (("identity_port", 5000), ("placement_port", 8778),
-                                ("image_port", 9292), ("network_port", 9696)):
-            port = free_port()
+        for (option, default), port in zip((("identity_port", 5000),
+                                            ("placement_port", 8778),
+                                            ("image_port", 9292), ("network_port", 9696)),
+                                           ports, strict=True):
             text = text.replace(f"{option} = {default}", f"{option} = {port}")
             text = text.replace(f"127.0.0.1:{default}/", f"127.0.0.1:{port}/")
             text = text.replace(f"127.0.0.1:{default}\n", f"127.0.0.1:{port}\n")

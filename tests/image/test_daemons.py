@@ -11,7 +11,7 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
-from tests.helpers import BIN, Daemon, http_get_json, unavailable, write_config
+from tests.helpers import BIN, Daemon, free_ports, http_get_json, unavailable, write_config
 
 CONF = """\
 [DEFAULT]
@@ -148,18 +148,6 @@ clouds:
     interface: public
     identity_api_version: 3
 """
-
-
-def free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 class KeystoneCatalogDaemonTests(unittest.TestCase):

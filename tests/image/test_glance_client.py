@@ -5,7 +5,6 @@ import hashlib
 import os
 import tempfile
 
-from twisted.internet import reactor
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
@@ -13,18 +12,11 @@ from nova_tx.context import RequestContext
 from nova_tx.image import api
 from nova_tx.image.embedded.seed import SEED_ID, tiny_disk
 from nova_tx.image.glance import GlanceImageAPI
+from tests.helpers import free_port
 from tests.image.fixture import ImageServer
 
 ALICE = RequestContext(user_id="alice", project_id="project-a", auth_token="alice:project-a")
 BOB = RequestContext(user_id="bob", project_id="project-b", auth_token="bob:project-b")
-
-
-def free_port() -> int:
-    port = reactor.listenTCP(0, __import__("twisted.internet.protocol").internet.protocol
-                             .Factory(), interface="127.0.0.1")
-    number = port.getHost().port
-    port.stopListening()
-    return number
 
 
 class GlanceClientTests(unittest.TestCase):
