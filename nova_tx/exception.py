@@ -493,3 +493,17 @@ class ComputeHostMetricNotFound(NotFound):
 
 class RequestSpecNotFound(NotFound):
     msg_fmt = "RequestSpec not found for instance %(instance_uuid)s"
+
+
+# Server groups (nova_tx.compute.server_groups).
+
+class InstanceGroupNotFound(NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
+class InstanceGroupIdExists(Conflict):
+    msg_fmt = "Instance group %(group_uuid)s already exists."
+
+
+class ServerGroupMembersLimitExceeded(OverQuota):
+    msg_fmt = "Quota exceeded, too many servers in group"
