@@ -16,14 +16,16 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from nova_tx import exception
-from nova_tx.db.api import models
+from nova_tx.db.api import cell_mappings, models
 from nova_tx.db.exception import DBDuplicateEntry
 from nova_tx.db.types import utcnow
+from nova_tx.objects.cell_mapping import BaseUrls, CellMapping
 from nova_tx.objects.instance_group import InstanceGroup
 
 instance_groups = models.InstanceGroup.__table__
 instance_group_policy = models.InstanceGroupPolicy.__table__
 instance_group_member = models.InstanceGroupMember.__table__
+instance_mappings = models.InstanceMapping.__table__
 
 _COLUMNS = (instance_groups.c.id, instance_groups.c.uuid, instance_groups.c.name,
             instance_groups.c.user_id, instance_groups.c.project_id,
@@ -206,3 +208,22 @@ def remove_instance(conn: sa.Connection, instance_uuid: str) -> int:
     member rows went."""
     return conn.execute(instance_group_member.delete().where(
         instance_group_member.c.instance_uuid == instance_uuid)).rowcount
+
+
+def member_cells(conn: sa.Connection, instance_uuids: Iterable[str], *,
+                 base_urls: BaseUrls | None = None) -> dict[str, CellMapping | None]:
+    """Where the members live: ``{instance uuid: its cell, or None while it is being
+    scheduled}`` for those with an instance mapping (the others are gone)."""
+    wanted = _unique(instance_uuids)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(instance_mappings.c.instance_uuid, instance_mappings.c.cell_id.label(
+            "mapped_cell_id"), *cell_mappings.COLUMNS)
+        .select_from(instance_mappings.outerjoin(
+            cell_mappings.cell_mappings,
+            instance_mappings.c.cell_id == cell_mappings.cell_mappings.c.id))
+        .where(instance_mappings.c.instance_uuid.in_(wanted)))
+    return {row.instance_uuid: (cell_mappings.from_row(row, base_urls)
+                                if row.mapped_cell_id is not None else None)
+            for row in rows}
