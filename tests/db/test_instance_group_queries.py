@@ -7,7 +7,7 @@ import uuid as uuidlib
 from twisted.trial import unittest
 
 from nova_tx import exception
-from nova_tx.db.api import instance_groups
+from nova_tx.db.api import cell_mappings, instance_groups, instance_mappings
 from nova_tx.objects.instance_group import InstanceGroup
 from tests.db.fixtures import engine_for, migrated_database_url
 
@@ -136,6 +136,21 @@ class InstanceGroupQueriesTests:
             self.assertEqual([], self.conn.execute(
                 table.select().where(table.c.group_id == group.id)).all())
         self.assertEqual(kept, instance_groups.get_by_uuid(self.conn, kept.uuid))
+
+    def test_member_cells(self):
+        cell = cell_mappings.create(self.conn, transport_url="none:///",
+                                    database_connection="sqlite:///cell-" + new_uuid(),
+                                    name="c1")
+        placed, building, unmapped = new_uuid(), new_uuid(), new_uuid()
+        instance_mappings.create(self.conn, instance_uuid=placed, project_id="p1",
+                                 cell_mapping=cell)
+        instance_mappings.create(self.conn, instance_uuid=building, project_id="p1")
+        where = instance_groups.member_cells(self.conn, [placed, building, unmapped, placed])
+        self.assertEqual({placed, building}, set(where))
+        self.assertIsNone(where[building])
+        self.assertEqual((cell.uuid, cell.database_connection),
+                         (where[placed].uuid, where[placed].database_connection))
+        self.assertEqual({}, instance_groups.member_cells(self.conn, []))
 
     def test_unicode_name(self):
         group = self.add(name="gr\u00fcppe \u2603")
