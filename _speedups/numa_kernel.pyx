@@ -26,6 +26,11 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memset
+from cpython.object cimport PyTypeObject
+
+cdef extern from "Python.h":
+    object PyType_GenericAlloc(PyTypeObject*, Py_ssize_t)
+    int PyObject_GenericSetDict(object, object, void*) except -1
 
 # setup.py names this module nova_tx._speedups.numa_kernel; the shared bit-word helpers
 # are cimported from _speedups/cpuset.pxd as the cpuset kernel does.
@@ -843,11 +848,14 @@ _VIEW_FIELDS = (
     "memory", "memory_usage", "cpu_usage", "cpuset_count", "pcpuset_count", "legacy",
     "threads_per_core", "pci_free", "sib_start", "sib_end", "sib_simple", "n_pages",
     "pcpuset", "pinned", "page_size", "page_total", "page_used", "page_reserved",
-    "sib_cpu", "sib_head", "cpu_allocation_ratio", "ram_allocation_ratio")
+    "sib_cpu", "sib_head", "cpu_allocation_ratio", "ram_allocation_ratio", "fallback",
+    "topologies")
 
 
 cdef class _View:
     cdef Hosts H
+    cdef const uint8_t* fallback
+    cdef list topologies    # HostArrays.topologies (fit_one reads the host cell ids)
     cdef const int32_t* sib_cpu
     cdef const uint8_t* sib_head
     cdef const double* cpu_ratio
@@ -923,6 +931,8 @@ cdef _View _view_of(arrays):
     H.page_reserved = _i64(_exact(arrays.page_reserved, np.int64, v), keep)
     v.sib_cpu = _i32(_exact(arrays.sib_cpu, np.int32, v), keep)
     v.sib_head = _u8(_exact(arrays.sib_head, None, v), keep)
+    v.fallback = _u8(_exact(arrays.fallback, None, v), keep)
+    v.topologies = arrays.topologies
     v.cpu_src, v.ram_src = arrays.cpu_allocation_ratio, arrays.ram_allocation_ratio
     v.cpu_ratio = _f64(_exact(v.cpu_src, np.float64, v), keep)
     v.ram_ratio = _f64(_exact(v.ram_src, np.float64, v), keep)
@@ -1053,10 +1063,40 @@ def fit_rows(arrays, guest_cells, int reserve_first, bint pack, bint use_limits,
 
 cdef class Guest:
     """A guest encoded once for ``fit_row``: ``cells`` as ``fit_rows``' ``guest_cells``
-    rows (6 integers per guest cell), ``reserve_first`` the emulator pCPU flag."""
+    rows (6 integers per guest cell), ``reserve_first`` the emulator pCPU flag.
+
+    ``set_decoder`` gives it what ``fit_one`` needs to build the fitted
+    ``InstanceNUMATopology`` itself (see there)."""
     cdef Req R
     cdef readonly int cells
     cdef readonly Py_ssize_t pins
+    cdef object cell_cls
+    cdef object topology_cls
+    cdef object emulator_threads_policy
+    cdef list bases
+    cdef list vcpus
+    cdef bint decodable
+    cdef uint8_t pinned[MAXG]
+    cdef uint8_t asked[MAXG]
+
+    def set_decoder(self, cell_cls, topology_cls, list bases, list vcpus, pinned, asked,
+                    emulator_threads_policy):
+        """``bases``: per guest cell, the ``__dict__`` of its fitted copy before the
+        host is known (CPU sets, pinning and reserved set are copied again per fit);
+        ``vcpus`` its pinned vCPUs ascending; ``pinned``/``asked`` whether the kernel's
+        pinning / page size replaces the guest cell's."""
+        cdef int g
+        if len(bases) != self.R.G or len(vcpus) != self.R.G:
+            raise ValueError("one base and one vCPU list per guest cell")
+        for g in range(self.R.G):
+            self.pinned[g] = 1 if pinned[g] else 0
+            self.asked[g] = 1 if asked[g] else 0
+        self.cell_cls = cell_cls
+        self.topology_cls = topology_cls
+        self.bases = bases
+        self.vcpus = vcpus
+        self.emulator_threads_policy = emulator_threads_policy
+        self.decodable = True
 
     def __cinit__(self, cells, int reserve_first):
         cdef int g = 0
@@ -1076,35 +1116,23 @@ cdef class Guest:
         self.R.reserve_first = reserve_first
 
 
-def fit_row(arrays, Guest guest, Py_ssize_t row, bint pack, bint use_limits,
-            cpu_ratio=None, ram_ratio=None):
-    """``fit_rows`` for one host row with details, without PCI or network checks.
-
-    ``cpu_ratio``/``ram_ratio``: one value for the overcommit check, None for the row's
-    own ratios. Returns None when the guest does not fit, else ``(cells, pages, pins,
-    reserved)``: the host cell position and chosen page size (0: none asked) per guest
-    cell, the pCPUs of the pinned vCPUs (guest cell by guest cell, vCPUs ascending) and
-    the emulator pCPU (-1: none). No array is allocated: the answer is in C until the
-    tuples are built.
-    """
-    cdef Req R
-    cdef Hosts Hr
-    cdef Out out
-    cdef _View view
-    cdef bint ok
-    cdef int g, G = guest.R.G
-    cdef Py_ssize_t i, npins = guest.pins
-    cdef int32_t o_cells[MAXG]
-    cdef int64_t o_pages[MAXG]
-    cdef int32_t o_res[1]
-    cdef int32_t o_pins[MAXCPU]
-    if npins > MAXCPU:
-        return None             # more pinned vCPUs than any host row has pCPUs
+cdef _View _row_view(arrays, Py_ssize_t row):
     if not 0 <= row < arrays.size:
         raise IndexError(f"host row {row} is not within 0..{arrays.size - 1}")
     if arrays.words > MAXW or arrays.cells > MAXC:
         raise ValueError("host arrays wider than the kernel")
-    view = _view_of(arrays)
+    return _view_of(arrays)
+
+
+cdef int _fit_one_row(_View view, Guest guest, Py_ssize_t row, bint pack, bint use_limits,
+                      cpu_ratio, ram_ratio, Out* out) except -1:
+    """Fit ``guest`` on ``row`` (checked by ``_row_view``) into ``out`` (1: fits, 0:
+    does not)."""
+    cdef Req R
+    cdef Hosts Hr
+    cdef bint ok
+    if guest.pins > MAXCPU:
+        return 0                # more pinned vCPUs than any host row has pCPUs
     R = guest.R
     R.pack = pack
     R.use_limits = use_limits
@@ -1121,14 +1149,138 @@ def fit_row(arrays, Guest guest, Py_ssize_t row, bint pack, bint use_limits,
     Hr = view.H
     Hr.sib_cpu = view.sib_cpu + row * Hr.K
     Hr.sib_head = view.sib_head + row * Hr.K
-    o_res[0] = -1
+    out.reserved[0] = -1
+    with nogil:
+        ok = _fit_host(&Hr, &R, row, out)
+    return 1 if ok else 0
+
+
+def fit_row(arrays, Guest guest, Py_ssize_t row, bint pack, bint use_limits,
+            cpu_ratio=None, ram_ratio=None):
+    """``fit_rows`` for one host row with details, without PCI or network checks.
+
+    ``cpu_ratio``/``ram_ratio``: one value for the overcommit check, None for the row's
+    own ratios. Returns None when the guest does not fit, else ``(cells, pages, pins,
+    reserved)``: the host cell position and chosen page size (0: none asked) per guest
+    cell, the pCPUs of the pinned vCPUs (guest cell by guest cell, vCPUs ascending) and
+    the emulator pCPU (-1: none). No array is allocated: the answer is in C until the
+    tuples are built.
+    """
+    cdef Out out
+    cdef int g, G = guest.R.G
+    cdef Py_ssize_t i, npins = guest.pins
+    cdef int32_t o_cells[MAXG]
+    cdef int64_t o_pages[MAXG]
+    cdef int32_t o_res[1]
+    cdef int32_t o_pins[MAXCPU]
     out.cells = o_cells
     out.pages = o_pages
     out.pins = o_pins
     out.reserved = o_res
-    with nogil:
-        ok = _fit_host(&Hr, &R, row, &out)
-    if not ok:
+    if guest.pins > MAXCPU:
+        return None
+    if not _fit_one_row(_row_view(arrays, row), guest, row, pack, use_limits, cpu_ratio,
+                        ram_ratio, &out):
         return None
     return ([o_cells[g] for g in range(G)], [o_pages[g] for g in range(G)],
             [o_pins[i] for i in range(npins)], o_res[0])
+
+
+cdef inline object _make(cls, dict fields):
+    """An instance of the (plain, ``__dict__``) class ``cls`` holding ``fields``: its
+    dataclass constructor from Python costs more than a fit."""
+    cdef object made = PyType_GenericAlloc(<PyTypeObject*>cls, 0)
+    PyObject_GenericSetDict(made, fields, NULL)
+    return made
+
+
+cdef object _fitted(Guest guest, host_cells, Out* out):
+    """The fitted ``InstanceNUMATopology`` from the kernel's answer in ``out``: each
+    guest cell's base ``__dict__`` copied, with the host cell's id, the chosen page size
+    where one was asked, fresh copies of the CPU sets, and the kernel's pinning (and
+    emulator pCPU for the first cell) for pinned cells."""
+    cdef int g
+    cdef Py_ssize_t i, n, offset = 0
+    cdef dict d, base, pinning
+    cdef list vcpus
+    cdef list placed = []
+    for g in range(guest.R.G):
+        base = <dict>guest.bases[g]
+        d = base.copy()
+        d["id"] = host_cells[out.cells[g]].id
+        d["cpuset"] = set(base["cpuset"])
+        d["pcpuset"] = set(base["pcpuset"])
+        if guest.asked[g]:
+            d["pagesize"] = out.pages[g]
+        n = guest.R.cells[g].n_pinned
+        if guest.pinned[g]:
+            vcpus = <list>guest.vcpus[g]
+            pinning = {}
+            for i in range(n):
+                pinning[vcpus[i]] = out.pins[offset + i]
+            d["cpu_pinning"] = pinning
+            d["cpuset_reserved"] = ({out.reserved[0]} if g == 0 and guest.R.reserve_first
+                                    else None)
+        else:
+            if base["cpu_pinning"] is not None:
+                d["cpu_pinning"] = dict(base["cpu_pinning"])
+            if base["cpuset_reserved"] is not None:
+                d["cpuset_reserved"] = set(base["cpuset_reserved"])
+        offset += n
+        placed.append(_make(guest.cell_cls, d))
+    return _make(guest.topology_cls,
+                 {"cells": placed, "emulator_threads_policy": guest.emulator_threads_policy})
+
+
+# What fit_one needs from nova_tx.scheduler.kernel (set by its configure()).
+cdef object _GENERAL = None
+cdef object _PREPARE = None
+cdef object _RESULT_CLS = None
+cdef object _NO_ROWS = None
+cdef object _NO_FITS = None
+
+
+def configure(general, prepare, result_cls, no_rows, no_fits):
+    """``general``: what ``fit_one`` answers when the general path must;
+    ``prepare(request)`` gives (and keeps in the request's ``__dict__`` as ``_lean``)
+    ``(guest, pack, use_limits, cpu_ratio, ram_ratio)``, ``guest`` the request's
+    ``Guest`` with its decoder or None when only the general path can answer;
+    ``result_cls`` the ``FitResult`` class, with the empty ``rows``/``fits`` a one-row
+    answer carries."""
+    global _GENERAL, _PREPARE, _RESULT_CLS, _NO_ROWS, _NO_FITS
+    _GENERAL, _PREPARE, _RESULT_CLS = general, prepare, result_cls
+    _NO_ROWS, _NO_FITS = no_rows, no_fits
+
+
+def fit_one(request, arrays, Py_ssize_t row):
+    """``fit_hosts(request, arrays, (), (row,))``: the ``FitResult`` with the fitted
+    guest of ``row`` (None when it does not fit), or the ``general`` marker for what
+    only the general path handles (see ``prepare``; also a fallback row and an
+    out-of-range one, which the general path refuses). Everything between the call and
+    the answer is here, in C: the checks, the fit and the objects of the answer. The
+    request's encoding is its ``_lean`` entry, which ``FitRequest`` drops whenever one
+    of its fields is assigned."""
+    cdef Out out
+    cdef int32_t o_cells[MAXG]
+    cdef int64_t o_pages[MAXG]
+    cdef int32_t o_res[1]
+    cdef int32_t o_pins[MAXCPU]
+    cdef _View view
+    cdef tuple lean = <tuple>getattr(request, "_lean", None)
+    if lean is None:
+        lean = <tuple>_PREPARE(request)
+    code = lean[0]
+    if code is None:
+        return _GENERAL
+    view = _view_of(arrays)
+    if (not 0 <= row < view.H.N or view.H.W > MAXW or view.H.C > MAXC
+            or view.fallback[row]):
+        return _GENERAL
+    out.cells = o_cells
+    out.pages = o_pages
+    out.pins = o_pins
+    out.reserved = o_res
+    fitted = None
+    if _fit_one_row(view, <Guest>code, row, lean[1], lean[2], lean[3], lean[4], &out):
+        fitted = _fitted(<Guest>code, view.topologies[row].cells, &out)
+    return _make(_RESULT_CLS, {"rows": _NO_ROWS, "fits": _NO_FITS, "fitted": {row: fitted}})

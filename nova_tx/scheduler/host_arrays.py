@@ -112,7 +112,8 @@ _POOL_FIELDS = (("pool_host", np.int32), ("pool_bucket", np.int32), ("pool_count
 # of these attributes drops the view (writes into the arrays keep it).
 _VIEWED = frozenset(
     [name for name, _ in (*_HOST_FIELDS, *_CELL_FIELDS, *_WORD_FIELDS, *_PAGE_FIELDS,
-                          *_SIB_FIELDS)] + ["size", "cells", "words", "pages", "entries"])
+                          *_SIB_FIELDS)]
+    + ["size", "cells", "words", "pages", "entries", "topologies"])
 
 
 def _is_true(value: Any) -> bool:

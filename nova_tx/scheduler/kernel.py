@@ -86,6 +86,12 @@ class FitRequest:
     pack: bool = False
     host_limits: bool = False
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # The one-row path keeps the request's encoding (``_lean``, see _prepare)
+        # until a field is assigned. Edit a guest or limits by assigning a new one.
+        self.__dict__.pop("_lean", None)
+        object.__setattr__(self, name, value)
+
     @property
     def network(self) -> obj.NetworkMetadata | None:
         return self.limits.network_metadata if self.limits is not None else None
@@ -183,13 +189,23 @@ def _vcpu_order(guest: obj.InstanceNUMATopology) -> list[list[int]]:
     return [sorted(c.pcpuset) for c in guest.cells]
 
 
+_new = object.__new__
+_Cell = obj.InstanceNUMACell
+_Topology = obj.InstanceNUMATopology
+
+
 def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
             cells: Sequence[int], pages: Sequence[int], pins: Sequence[int], reserved: int,
             vcpus: list[list[int]] | None = None) -> obj.InstanceNUMATopology:
     """The kernel's answer for one host as the reference builds it: a copy of each
     guest cell with the host cell's id, the chosen page size if one was asked for, and
     for pinned cells the pinning and the emulator pCPU (plain ints in lists).
-    ``vcpus``: ``_vcpu_order(guest)`` if already known."""
+    ``vcpus``: ``_vcpu_order(guest)`` if already known.
+
+    The objects are made with ``object.__new__`` and their ``__dict__`` set whole: the
+    dataclass constructors cost more than the fit itself (the classes have no
+    ``__post_init__``; ``_FIELDS_KNOWN`` is checked against their fields below).
+    """
     placed = []
     offset = 0
     host_cells = topology.cells
@@ -208,15 +224,26 @@ def _decode(guest: obj.InstanceNUMATopology, topology: obj.NUMATopology,
             offset += len(pcpuset)
             pinning = None if gc.cpu_pinning is None else dict(gc.cpu_pinning)
             cpuset_reserved = None if gc.cpuset_reserved is None else set(gc.cpuset_reserved)
-        # The constructor with the final values: dataclasses.replace and deepcopy cost
-        # more than the fit.
-        placed.append(obj.InstanceNUMACell(
-            id=host_cells[cells[g]].id, cpuset=set(gc.cpuset), pcpuset=set(pcpuset),
-            memory=gc.memory, pagesize=pages[g] if gc.pagesize else gc.pagesize,
-            cpu_policy=gc.cpu_policy, cpu_thread_policy=gc.cpu_thread_policy,
-            cpu_pinning=pinning, cpuset_reserved=cpuset_reserved))
-    return obj.InstanceNUMATopology(cells=placed,
-                                    emulator_threads_policy=guest.emulator_threads_policy)
+        cell = _new(_Cell)
+        cell.__dict__ = {
+            "id": host_cells[cells[g]].id, "cpuset": set(gc.cpuset),
+            "pcpuset": set(pcpuset), "memory": gc.memory,
+            "pagesize": pages[g] if gc.pagesize else gc.pagesize,
+            "cpu_policy": gc.cpu_policy, "cpu_thread_policy": gc.cpu_thread_policy,
+            "cpu_pinning": pinning, "cpuset_reserved": cpuset_reserved}
+        placed.append(cell)
+    fitted = _new(_Topology)
+    fitted.__dict__ = {"cells": placed,
+                       "emulator_threads_policy": guest.emulator_threads_policy}
+    return fitted
+
+
+_TOPOLOGY_FIELDS = tuple(f.name for f in dataclasses.fields(obj.InstanceNUMATopology))
+if (_TOPOLOGY_FIELDS != ("cells", "emulator_threads_policy")
+        or hasattr(_Cell, "__post_init__") or hasattr(_Topology, "__post_init__")
+        or hasattr(_Cell, "__slots__")):  # pragma: no cover - the objects changed shape
+    raise ImportError("kernel._decode builds InstanceNUMACell/InstanceNUMATopology by "
+                      "their fields: update it for their new shape")
 
 
 if _CELL_FIELDS != _FIELDS_KNOWN:  # pragma: no cover - a new field should be set above
@@ -244,10 +271,10 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
     if (hosts is not None and type(hosts) in _PLAIN and not hosts
             and type(want_details_for) in _PLAIN and len(want_details_for) == 1):
         # One host with its answer (the scheduler's consume): the lean one-row path.
-        row = want_details_for[0]
-        fitted = _fit_one(request, arrays, row)
-        if fitted is not _GENERAL:
-            return FitResult(_NO_ROWS, _NO_FITS, {int(row): fitted})
+        result = (_kernel.fit_one(request, arrays, want_details_for[0])
+                  if _kernel is not None else _GENERAL)
+        if result is not _GENERAL:
+            return result
     rows = (np.arange(arrays.size, dtype=np.int64) if hosts is None
             else np.asarray(list(hosts) if not isinstance(hosts, np.ndarray) else hosts,
                             dtype=np.int64))
@@ -333,61 +360,50 @@ def fit_hosts(request: FitRequest, arrays: HostArrays, hosts: Iterable[int] | No
 
 
 _PLAIN = (tuple, list)
-_GENERAL = object()             # _fit_one: "ask the general path"
+_GENERAL = object()             # numa_kernel.fit_one: "ask the general path"
 # Shared by the one-row answers (empty: nothing to write into).
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 _NO_FITS = np.zeros(0, dtype=bool)
 
 
-def _guest_code(request: FitRequest) -> tuple[_kernel.Guest | None, list[list[int]]]:
-    """The request's guest encoded for ``fit_row`` (None: the kernel does not encode
-    it) and its ``_vcpu_order``, kept on the request while its ``guest`` is the same
-    object (a guest is not edited in place between fits of one request)."""
-    guest = request.guest
-    cached = request.__dict__.get("_guest_code")
-    if cached is not None and cached[0] is guest:
-        return cached[1], cached[2]
+def _prepare(request: FitRequest) -> tuple:
+    """The request as the kernel's one-row path (``numa_kernel.fit_one``) reads it,
+    kept in its ``__dict__`` as ``_lean`` until a field of the request is assigned:
+    ``(guest, pack, use_limits, cpu_ratio, ram_ratio)`` with ``guest`` the encoded
+    ``numa_kernel.Guest`` and its decoder, or None for what only the general path
+    handles: no guest cells, PCI requests, network affinity, a guest the kernel does
+    not encode, a guest cell field the decoder does not know (it would be shared
+    between the fitted copies instead of deep-copied). ``cpu_ratio``/``ram_ratio``
+    None: the row's own (``host_limits``)."""
+    guest, limits = request.guest, request.limits
+    network = limits.network_metadata if limits is not None else None
     code = None
-    if not _unsupported(guest):
+    if (guest and guest.cells and not request.pci_requests
+            and (network is None or not (network.physnets or network.tunneled))
+            and not _unsupported(guest) and _CELL_FIELDS == _FIELDS_KNOWN):
         code = _kernel.Guest(
             [(len(c.cpuset), len(c.pcpuset), c.memory, c.pagesize or 0,
               _POLICY[c.cpu_policy], _THREAD.get(c.cpu_thread_policy, 1))
              for c in guest.cells],
             1 if guest.emulator_threads_isolated else 0)
-    vcpus = _vcpu_order(guest)
-    request.__dict__["_guest_code"] = (guest, code, vcpus)
-    return code, vcpus
-
-
-def _fit_one(request: FitRequest, arrays: HostArrays, row: int
-             ) -> obj.InstanceNUMATopology | None | object:
-    """``fit_hosts(request, arrays, (), (row,)).fitted[row]`` through ``fit_row``: no
-    numpy array, no encoding of the guest after the first call. ``_GENERAL`` for what
-    only the general path handles (PCI requests, network affinity, a fallback row, a
-    guest the kernel does not encode, a missing kernel; also out-of-range rows, which it
-    refuses)."""
-    guest = request.guest
-    if (_kernel is None or not guest or not guest.cells or request.pci_requests
-            or not 0 <= row < arrays.size or arrays.fallback[row]):
-        return _GENERAL
-    network = request.limits.network_metadata if request.limits is not None else None
-    if network is not None and (network.physnets or network.tunneled):
-        return _GENERAL
-    code, vcpus = _guest_code(request)
-    if code is None:
-        return _GENERAL
+        code.set_decoder(
+            _Cell, _Topology, [dict(c.__dict__) for c in guest.cells],
+            _vcpu_order(guest), [c.cpu_policy in _PINNED for c in guest.cells],
+            [bool(c.pagesize) for c in guest.cells], guest.emulator_threads_policy)
     if request.host_limits:
-        use_limits, cpu, ram = True, None, None
-    elif request.limits is not None:
-        use_limits = True
-        cpu = float(request.limits.cpu_allocation_ratio)
-        ram = float(request.limits.ram_allocation_ratio)
+        ratios = (True, None, None)
+    elif limits is not None:
+        ratios = (True, float(limits.cpu_allocation_ratio),
+                  float(limits.ram_allocation_ratio))
     else:
-        use_limits, cpu, ram = False, None, None
-    found = _kernel.fit_row(arrays, code, row, request.pack, use_limits, cpu, ram)
-    if found is None:
-        return None
-    return _decode(guest, arrays.topologies[row], *found, vcpus)
+        ratios = (False, None, None)
+    lean = (code, bool(request.pack), *ratios)
+    request.__dict__["_lean"] = lean
+    return lean
+
+
+if _kernel is not None:
+    _kernel.configure(_GENERAL, _prepare, FitResult, _NO_ROWS, _NO_FITS)
 
 
 # fit_host's one-row arrays, per host topology object (the compute claim fits the same

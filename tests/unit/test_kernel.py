@@ -526,6 +526,61 @@ class OneRowTests(BothTestCase):
         request.guest = dedicated(64)
         self.assertIsNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
 
+    def test_assigning_any_field_drops_the_encoding(self):
+        arrays = HostArrays.from_topologies([non_smt_host(legacy=True)],
+                                            cpu_allocation_ratio=16.0)
+        request = kernel.FitRequest(shared(vcpus=8))
+        self.assertIsNotNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
+        # A ratio that leaves no room: the request's limits now count.
+        request.limits = NUMATopologyLimits(cpu_allocation_ratio=0.1,
+                                            ram_allocation_ratio=1.0)
+        self.assertIsNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
+        request.host_limits = True
+        self.assertIsNotNone(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0])
+
+    def test_assigning_network_affinity_drops_the_encoding(self):
+        arrays = HostArrays.from_topologies([network_affinity_host()])
+        request = kernel.FitRequest(shared(), LIMITS)
+        self.assertEqual(placement(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0]),
+                         ([0], {}))
+        request.limits = NUMATopologyLimits(
+            cpu_allocation_ratio=16.0, ram_allocation_ratio=1.0,
+            network_metadata=NetworkMetadata(physnets={"foo"}))
+        self.assertEqual(placement(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0]),
+                         ([1], {}))
+
+    def test_fitted_copies_are_fresh(self):
+        arrays = HostArrays.from_topologies([smt_host()])
+        instance = dedicated(2, 1024)
+        before = instance.to_dict()
+        request = kernel.FitRequest(instance)
+        first = kernel.fit_hosts(request, arrays, (), (0,)).fitted[0]
+        expected = first.to_dict()
+        first.cells[0].cpuset.add(99)
+        first.cells[0].pcpuset.add(99)
+        first.cells[0].cpu_pinning[99] = 99
+        first.cells.append(first.cells[0])
+        self.assertEqual(instance.to_dict(), before)
+        self.assertEqual(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0].to_dict(),
+                         expected)
+        self.assertEqual(type(first), InstanceNUMATopology)
+        self.assertEqual(type(first.cells[0]), InstanceNUMACell)
+
+    def test_arrays_topologies_replaced(self):
+        arrays = HostArrays.from_topologies([worked_example_host()])
+        request = kernel.FitRequest(shared())
+        kernel.fit_hosts(request, arrays, (), (0,))
+        other = HostArrays.from_topologies([smt_host()])
+        arrays.topologies = other.topologies
+        for name in ("n_cells", "memory", "memory_usage", "cpu_usage", "cpuset_count",
+                     "pcpuset_count", "pcpuset", "pinned", "page_size", "page_total",
+                     "page_used", "page_reserved", "sib_cpu", "sib_head", "sib_start",
+                     "sib_end", "sib_simple", "n_pages", "legacy", "threads_per_core",
+                     "cell_socket", "any_socket_none"):
+            setattr(arrays, name, getattr(other, name))
+        self.assertEqual(kernel.fit_hosts(request, arrays, (), (0,)).fitted[0],
+                         self.general(request, other, 0).fitted[0])
+
     def test_one_row_out_of_range(self):
         arrays = HostArrays.from_topologies([smt_host()])
         request = kernel.FitRequest(dedicated())
