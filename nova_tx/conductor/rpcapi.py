@@ -105,3 +105,43 @@ class ConductorServiceRecords:
 
     def get_minimum_version(self, binaries: list[str]) -> defer.Deferred:
         return self.api.service_get_minimum_version(self.ctxt, binaries)
+
+
+class ComputeTaskAPI:
+    """Client side of the conductor's task API (Nova's ``conductor.rpcapi.ComputeTaskAPI``:
+    topic ``conductor``, namespace ``compute_task``), where builds and moves start.
+
+    ``[upgrade_levels] conductor`` caps it as it caps ``ConductorAPI``. Version history
+    (Nova's): 1.17 ``schedule_and_build_instances`` takes ``tags``; 1.16 without them.
+    """
+
+    VERSION = "1.25"
+    NAMESPACE = "compute_task"
+
+    def __init__(self, transport: ITransport, conf: cfg.ConfigOpts, *, reactor: Any = None):
+        level = conf.upgrade_levels.conductor
+        cap = None if level == "auto" else version_cap_from_upgrade_level(
+            "conductor", level, ConductorAPI.VERSION_ALIASES)
+        self.client = RPCClient(
+            transport, Target(topic=RPC_TOPIC, namespace=self.NAMESPACE,
+                              version=self.VERSION),
+            version_cap=cap, conf=conf, reactor=reactor)
+
+    def schedule_and_build_instances(self, context: Any, build_requests: list[Any],
+                                     request_specs: list[Any], image: Any,
+                                     admin_password: str | None, injected_files: Any,
+                                     requested_networks: Any, block_device_mapping: Any,
+                                     tags: Any = None) -> defer.Deferred:
+        """Cast the build of new servers: the conductor schedules each one, creates it
+        in its cell and asks the compute host to build it (Nova's signature; the
+        arguments are sent as given, objects as their Nova primitives)."""
+        version = "1.17"
+        kwargs = {"build_requests": build_requests, "request_specs": request_specs,
+                  "image": image, "admin_password": admin_password,
+                  "injected_files": injected_files, "requested_networks": requested_networks,
+                  "block_device_mapping": block_device_mapping, "tags": tags}
+        if not self.client.can_send_version(version):
+            version = "1.16"
+            del kwargs["tags"]
+        return self.client.prepare(version=version).cast(
+            context, "schedule_and_build_instances", **kwargs)
