@@ -623,3 +623,179 @@ class ExternalNetworkAttachForbidden(Forbidden):
 
 class InvalidVolume(Invalid):
     msg_fmt = "Invalid volume: %(reason)s"
+
+
+# -- servers: instances, build requests, actions, tags, metadata ---------------------------
+
+
+class InstanceUpdateConflict(Conflict):
+    """An update whose expected states were no longer current (the compare-and-swap of
+    ``instances.update`` lost); Nova's handlers answer it with 409."""
+
+    msg_fmt = ("Conflict updating instance %(instance_uuid)s. Expected: %(expected)s. "
+               "Actual: %(actual)s")
+
+
+class UnexpectedTaskStateError(InstanceUpdateConflict):
+    pass
+
+
+class UnexpectedDeletingTaskStateError(UnexpectedTaskStateError):
+    pass
+
+
+class InstanceInvalidState(Invalid):
+    msg_fmt = ("Instance %(instance_uuid)s in %(attr)s %(state)s. Cannot %(method)s while "
+               "the instance is in this state.")
+
+
+class InstanceIsLocked(InstanceInvalidState):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class BuildRequestNotFound(NotFound):
+    msg_fmt = "BuildRequest not found for instance %(uuid)s"
+
+
+class InstanceActionNotFound(NotFound):
+    msg_fmt = "Action for request_id %(request_id)s on instance %(instance_uuid)s not found"
+
+
+class InstanceActionEventNotFound(NotFound):
+    msg_fmt = "Event %(event)s not found for action id %(action_id)s"
+
+
+class InstanceTagNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s has no tag '%(tag)s'"
+
+
+class TooManyInstanceTags(Invalid):
+    msg_fmt = "The number of tags exceeded the per-server limit %(limit)d"
+
+
+class InvalidMetadata(Invalid):
+    msg_fmt = "Invalid metadata: %(reason)s"
+
+
+class InvalidMetadataSize(Invalid):
+    msg_fmt = "Invalid metadata size: %(reason)s"
+
+
+class InvalidSortKey(Invalid):
+    msg_fmt = "Sort key supplied was not valid."
+
+
+# -- POST /servers: block device mappings, image and flavor checks, networks -------------
+
+class InvalidBDM(Invalid):
+    msg_fmt = "Block Device Mapping is Invalid."
+
+
+class InvalidBDMSnapshot(InvalidBDM):
+    msg_fmt = "Block Device Mapping is Invalid: failed to get snapshot %(id)s."
+
+
+class InvalidBDMVolume(InvalidBDM):
+    msg_fmt = "Block Device Mapping is Invalid: failed to get volume %(id)s."
+
+
+class InvalidBDMImage(InvalidBDM):
+    msg_fmt = "Block Device Mapping is Invalid: failed to get image %(id)s."
+
+
+class InvalidBDMBootSequence(InvalidBDM):
+    msg_fmt = ("Block Device Mapping is Invalid: Boot sequence for the instance and "
+               "image/block device mapping combination is not valid.")
+
+
+class InvalidBDMLocalsLimit(InvalidBDM):
+    msg_fmt = ("Block Device Mapping is Invalid: You specified more local devices than "
+               "the limit allows")
+
+
+class InvalidBDMEphemeralSize(InvalidBDM):
+    msg_fmt = ("Ephemeral disks requested are larger than the instance type allows. If "
+               "no size is given in one block device mapping, flavor ephemeral size will "
+               "be used.")
+
+
+class InvalidBDMSwapSize(InvalidBDM):
+    msg_fmt = "Swap drive requested is larger than instance type allows."
+
+
+class InvalidBDMFormat(InvalidBDM):
+    msg_fmt = "Block Device Mapping is Invalid: %(details)s"
+
+
+class InvalidBDMDiskBus(InvalidBDM):
+    msg_fmt = "Block Device Mapping is Invalid: Unrecognized disk bus %(disk_bus)s."
+
+
+class VolumeTypeNotFound(NotFound):
+    msg_fmt = "Volume type %(id_or_name)s could not be found."
+
+
+class FlavorMemoryTooSmall(Invalid):
+    msg_fmt = "Flavor's memory is too small for requested image."
+
+
+class FlavorDiskTooSmall(Invalid):
+    msg_fmt = "The created instance's disk would be too small."
+
+
+class FlavorDiskSmallerThanImage(FlavorDiskTooSmall):
+    msg_fmt = ("Flavor's disk is too small for requested image. Flavor disk is "
+               "%(flavor_size)i bytes, image is %(image_size)i bytes.")
+
+
+class FlavorDiskSmallerThanMinDisk(FlavorDiskTooSmall):
+    msg_fmt = ("Flavor's disk is smaller than the minimum size specified in image "
+               "metadata. Flavor disk is %(flavor_size)i bytes, minimum size is "
+               "%(image_min_disk)i bytes.")
+
+
+class VolumeSmallerThanMinDisk(FlavorDiskTooSmall):
+    msg_fmt = ("Volume is smaller than the minimum size specified in image metadata. "
+               "Volume size is %(volume_size)i bytes, minimum size is "
+               "%(image_min_disk)i bytes.")
+
+
+class BootFromVolumeRequiredForZeroDiskFlavor(Forbidden):
+    msg_fmt = "Only volume-backed servers are allowed for flavors with zero disk."
+
+
+class InvalidImageConfigDrive(Invalid):
+    msg_fmt = "Image's config drive option '%(config_drive)s' is invalid"
+
+
+class AutoDiskConfigDisabledByImage(Invalid):
+    msg_fmt = "Requested image %(image)s has automatic disk resize disabled."
+
+
+class CertificateValidationFailed(Invalid):
+    msg_fmt = ("Image signature certificate validation failed for certificate: "
+               "%(cert_uuid)s. %(reason)s")
+
+
+class AmbiguousHostnameForMultipleInstances(Invalid):
+    msg_fmt = "Unable to allocate a single hostname to multiple instances"
+
+
+class InvalidFixedIpAndMaxCountRequest(Invalid):
+    msg_fmt = "Failed to launch instances: %(reason)s"
+
+
+class MultiplePortsNotApplicable(Invalid):
+    msg_fmt = "Failed to launch instances: %(reason)s"
+
+
+class UnableToAutoAllocateNetwork(Invalid):
+    msg_fmt = "Unable to automatically allocate a network for project %(project_id)s"
+
+
+class ExternalNetworkAttachForbidden(Forbidden):
+    msg_fmt = "It is not allowed to create an interface on external network %(network_uuid)s"
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = "Invalid volume: %(reason)s"
