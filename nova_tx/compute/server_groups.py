@@ -74,28 +74,60 @@ def _live_in_cell(conn: sa.Connection, instance_uuids: list[str]) -> set[str]:
         instances.c.uuid.in_(instance_uuids), instances.c.deleted == 0)).scalars())
 
 
+def _hosts_in_cell(conn: sa.Connection, instance_uuids: list[str]) -> set[str]:
+    """The hosts of those of the instances that are not deleted in this cell."""
+    from nova_tx.db.main import models as cell_models
+
+    instances = cell_models.Instance.__table__
+    return set(conn.execute(sa.select(instances.c.host).distinct().where(
+        instances.c.uuid.in_(instance_uuids), instances.c.deleted == 0,
+        instances.c.host.is_not(None))).scalars())
+
+
+def _by_cell(api_conn: sa.Connection, base_urls: BaseUrls | None,
+             instance_uuids: Iterable[str]) -> tuple[set[str], dict[str, list[str]]]:
+    """(the mapped instances with no cell yet, ``{cell database URL: instances}``)."""
+    unscheduled: set[str] = set()
+    by_url: dict[str, list[str]] = {}
+    for uuid, cell in groups_db.member_cells(api_conn, instance_uuids,
+                                             base_urls=base_urls).items():
+        if cell is None:
+            unscheduled.add(uuid)
+        elif cell.database_connection:
+            by_url.setdefault(cell.database_connection, []).append(uuid)
+    return unscheduled, by_url
+
+
+def _each_cell(cells, by_url: dict[str, list[str]], query) -> set[str]:
+    """The union of ``query(cell_conn, uuids)`` over the cells; a cell that cannot be
+    read is left out, with a warning (as Nova leaves out down cells)."""
+    found: set[str] = set()
+    if cells is None:
+        return found
+    for url, uuids in by_url.items():
+        try:
+            with cells.engine(url).connect() as conn:
+                found |= query(conn, uuids)
+        except Exception as e:
+            LOG.warning("A cell did not answer; %d server group members are left out: "
+                        "%s", len(uuids), e)
+    return found
+
+
+def member_hosts(api_conn: sa.Connection, cells, base_urls: BaseUrls | None,
+                 instance_uuids: Iterable[str]) -> set[str]:
+    """The hosts the instances that are not deleted run on (Nova's
+    ``InstanceGroup.get_hosts``, across cells). Runs in a pool thread."""
+    _, by_url = _by_cell(api_conn, base_urls, instance_uuids)
+    return _each_cell(cells, by_url, _hosts_in_cell)
+
+
 def live_members(api_conn: sa.Connection, cells, base_urls: BaseUrls | None,
                  instance_uuids: Iterable[str]) -> set[str]:
     """Which of ``instance_uuids`` are members the API shows (see the module's
     docstring). Runs in a thread of the API database's pool: it reads cells."""
-    by_url: dict[str, list[str]] = {}
-    live: set[str] = set()
-    for uuid, cell in groups_db.member_cells(api_conn, instance_uuids,
-                                             base_urls=base_urls).items():
-        if cell is None:
-            live.add(uuid)
-        elif cell.database_connection:
-            by_url.setdefault(cell.database_connection, []).append(uuid)
-    for url, uuids in by_url.items():
-        if cells is None:
-            continue
-        try:
-            with cells.engine(url).connect() as conn:
-                live |= _live_in_cell(conn, uuids)
-        except Exception as e:
-            LOG.warning("A cell did not answer; %d server group members are left out: "
-                        "%s", len(uuids), e)
-    return live
+    unscheduled, by_url = _by_cell(api_conn, base_urls, instance_uuids)
+    return unscheduled | _each_cell(cells, by_url, _live_in_cell)
 
 
 def _could_be_stored(group_uuid: str) -> bool:
@@ -198,6 +230,17 @@ class ServerGroupAPI:
         base_urls = BaseUrls.from_conf(self.conf) if self.cells is not None else None
         live = await self.db.do(live_members, self.cells, base_urls, wanted)
         return [[uuid for uuid in group.members if uuid in live] for group in groups]
+
+    async def get_hosts(self, context, group: InstanceGroup,
+                        exclude: Iterable[str] = ()) -> list[str]:
+        """The hosts of the group's members that are not deleted, but those in
+        ``exclude`` (Nova's ``get_hosts``): what the scheduler's affinity filters and
+        the late affinity check need (``group.with_hosts(...)``)."""
+        members = set(group.members) - set(exclude)
+        if not members:
+            return []
+        base_urls = BaseUrls.from_conf(self.conf) if self.cells is not None else None
+        return sorted(await self.db.do(member_hosts, self.cells, base_urls, members))
 
     # -- members ------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ class ServerGroupServer(QuotaServer):
 
     def add_server(self, project_id: str, user_id: str, *, scheduled: bool = True,
                    deleted: bool = False, queued_for_delete: bool = False,
-                   mapped: bool = True) -> str:
+                   mapped: bool = True, host: str | None = None) -> str:
         """A server: its instance mapping (unless ``mapped`` is False) and, when
         ``scheduled``, its row in the cell (soft-deleted when ``deleted``)."""
         instance_uuid = str(uuidlib.uuid4())
@@ -50,10 +50,11 @@ class ServerGroupServer(QuotaServer):
         if scheduled:
             with self.cell_engine.begin() as conn:
                 conn.exec_driver_sql(
-                    "INSERT INTO instances (uuid, project_id, user_id, vcpus, memory_mb, "
-                    "vm_state, deleted, hidden, created_at) VALUES (?, ?, ?, 1, 512, "
-                    "'active', ?, 0, ?)",
-                    (instance_uuid, project_id, user_id, 1 if deleted else 0, utcnow()))
+                    "INSERT INTO instances (uuid, project_id, user_id, host, vcpus, "
+                    "memory_mb, vm_state, deleted, hidden, created_at) VALUES (?, ?, ?, ?, "
+                    "1, 512, 'active', ?, 0, ?)",
+                    (instance_uuid, project_id, user_id, host, 1 if deleted else 0,
+                     utcnow()))
         return instance_uuid
 
     def add_member_rows(self, group_uuid: str, *instance_uuids: str) -> None:

@@ -227,6 +227,26 @@ class ServerGroupMembersTest(unittest.TestCase):
             reply = await api.request("GET", PATH, token=USER, headers=version(microversion))
             self.assertEqual([live, building], reply.json["server_groups"][0]["members"])
 
+    async def test_hosts_of_the_members(self):
+        api = ServerGroupServer(self)
+        group = await api.create_group(token=USER)
+        on_h1 = api.add_server(SAMPLE_PROJECT, "fake", host="h1")
+        also_h1 = api.add_server(SAMPLE_PROJECT, "fake", host="h1")
+        on_h2 = api.add_server(SAMPLE_PROJECT, "fake", host="h2")
+        gone = api.add_server(SAMPLE_PROJECT, "fake", host="h3", deleted=True)
+        building = api.add_server(SAMPLE_PROJECT, "fake", scheduled=False)
+        api.add_member_rows(group["id"], on_h1, also_h1, on_h2, gone, building)
+        groups = api.server_group_api()
+        context = _context("fake", SAMPLE_PROJECT)
+        stored = await groups.get(context, group["id"])
+        self.assertEqual(["h1", "h2"], await groups.get_hosts(context, stored))
+        self.assertEqual(["h1"], await groups.get_hosts(context, stored, exclude=[on_h2]))
+        self.assertEqual([], await groups.get_hosts(context, stored.with_members([])))
+        wire = stored.with_hosts(await groups.get_hosts(context, stored)
+                                 ).to_request_spec_group()
+        self.assertEqual((["h1", "h2"], stored.members, "anti-affinity"),
+                         (wire.hosts, wire.members, wire.policy))
+
     async def test_a_cell_that_cannot_be_read_leaves_its_members_out(self):
         api = ServerGroupServer(self)
         group = await api.create_group(token=USER)
