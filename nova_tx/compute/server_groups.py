@@ -16,6 +16,11 @@ out again and the same error raised); it sends ``servergroup.addmember`` and
 ``server_group.add_member``. ``check_members_quota`` is the check alone, for a caller
 that wants to refuse a whole request before it stores anything.
 
+For the scheduler (the conductor fills the RequestSpec's group) and the late
+affinity check on the compute: ``get_by_instance_uuid`` finds an instance's group,
+``get_hosts(context, group, exclude=...)`` the hosts its members run on, and
+``group.with_hosts(hosts).to_request_spec_group()`` is what the filters read.
+
 The ``server_groups`` quota (per project and per user) is checked on create, and
 rechecked after it with ``[quota] recheck_quota``: ``ServerGroupLimitExceeded``
 (403 "Quota exceeded, too many server groups.").
