@@ -208,6 +208,8 @@ class ServerGroupListTest(unittest.TestCase):
         self.assertEqual(["g3", "g4"], await self.names(api, "?offset=3"))
         self.assertEqual(["g2", "g3", "g4"], await self.names(api, "?limit=10&offset=2"))
         self.assertEqual([], await self.names(api, "?offset=5"))
+        self.assertEqual([], await self.names(api, "?offset=%d" % 10 ** 30))
+        self.assertEqual(["g0", "g1", "g2"], await self.names(api, "?limit=%d" % 10 ** 30))
 
 
 class ServerGroupMembersTest(unittest.TestCase):

@@ -67,7 +67,9 @@ def requests(draw):
     kind = draw(st.sampled_from(["list", "show", "create", "create", "create", "delete"]))
     params = draw(st.dictionaries(
         st.sampled_from(["limit", "offset", "all_projects", "unknown"]) | st.text(max_size=5),
-        long_for_url | st.integers(-2, 2000).map(str) | st.text(max_size=5), max_size=3))
+        long_for_url | st.integers(-2, 2000).map(str) | st.text(max_size=5)
+        | st.sampled_from([str(2 ** 63 - 1), str(2 ** 63), "9" * 30, "1e3", "0x10"]),
+        max_size=3))
     query = "?" + urlencode(params) if params else ""
     body = None
     microversion = draw(st.sampled_from(MICROVERSIONS))

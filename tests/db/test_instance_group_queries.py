@@ -89,6 +89,10 @@ class InstanceGroupQueriesTests:
             self.conn, project, limit=2, offset=1)))
         self.assertEqual([], instance_groups.get_by_project_id(self.conn, project, offset=4))
         self.assertEqual([], instance_groups.get_by_project_id(self.conn, project, limit=0))
+        for offset in (2 ** 63 - 1, 2 ** 63, 10 ** 30):
+            self.assertEqual([], instance_groups.get_all(self.conn, offset=offset))
+        self.assertEqual(4, len(instance_groups.get_by_project_id(self.conn, project,
+                                                                  limit=10 ** 30)))
         listed = instance_groups.get_by_project_id(self.conn, project)
         self.assertEqual([g.members for g in made], [g.members for g in listed])
         everything = uuids(instance_groups.get_all(self.conn))

@@ -130,11 +130,18 @@ def get_by_instance_uuid(conn: sa.Connection, instance_uuid: str) -> InstanceGro
     return _one(conn, instance_groups.c.id == group_id, not_found="")
 
 
+#: The largest LIMIT and OFFSET every database takes (a signed 64-bit integer); past
+#: it there are no rows anyway.
+MAX_ROWS = 2 ** 63 - 1
+
+
 def _list(conn: sa.Connection, *where, limit: int | None, offset: int) -> list[InstanceGroup]:
+    if offset > MAX_ROWS:
+        return []
     query = sa.select(*_COLUMNS).where(*where).order_by(instance_groups.c.id)
     if offset:
         query = query.offset(offset)
-    if limit is not None:
+    if limit is not None and limit <= MAX_ROWS:
         query = query.limit(limit)
     return _load(conn, list(conn.execute(query)))
 
