@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from oslo_config import cfg
 
-from nova_tx.conf import compute, metrics, scheduler, servicegroup
+from nova_tx.conf import compute, metrics, scheduler, servicegroup, workarounds
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.request_spec import ImageMeta, InstanceGroup, RequestSpec
 from nova_tx.objects.service import Service
@@ -21,7 +21,7 @@ def make_conf(**overrides: Any) -> cfg.ConfigOpts:
     """[scheduler], [filter_scheduler], [metrics], [compute] and the service options;
     ``overrides`` are ``group__name=value`` (``DEFAULT__name`` for [DEFAULT])."""
     conf = cfg.ConfigOpts()
-    for module in (scheduler, metrics, compute, servicegroup):
+    for module in (scheduler, metrics, compute, servicegroup, workarounds):
         module.register_opts(conf)
     try:
         from nova_tx.conf import availability_zone
