@@ -799,3 +799,75 @@ class ExternalNetworkAttachForbidden(Forbidden):
 
 class InvalidVolume(Invalid):
     msg_fmt = "Invalid volume: %(reason)s"
+
+
+# -- operator API: aggregates, services, hypervisors (nova_tx.compute.aggregates,
+# nova_tx.compute.host_api and their resources) --------------------------------------
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = "Unacceptable parameters."
+
+
+class InvalidAggregateActionAdd(InvalidAggregateAction):
+    msg_fmt = "Cannot add host to aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class InvalidAggregateActionDelete(InvalidAggregateAction):
+    msg_fmt = "Cannot remove host from aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class InvalidAggregateActionUpdate(InvalidAggregateAction):
+    msg_fmt = "Cannot update aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class InvalidAggregateActionUpdateMeta(InvalidAggregateAction):
+    msg_fmt = "Cannot update metadata of aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class HostNotFound(NotFound):
+    msg_fmt = "Host %(host)s could not be found."
+
+
+class ComputeHostNotFound(HostNotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class ComputeServiceUnavailable(Invalid):
+    msg_fmt = "Compute service of %(host)s is unavailable at this time."
+
+
+class ComputeServiceInUse(NovaException):
+    msg_fmt = "Compute service of %(host)s is still in use."
+
+
+class ResourceProviderNotFound(NotFound):
+    msg_fmt = "No such resource provider %(name_or_uuid)s."
+
+
+class ResourceProviderUpdateConflict(Conflict):
+    msg_fmt = ("A conflict was encountered attempting to update resource provider "
+               "%(uuid)s (generation %(generation)d): %(error)s. Please retry your "
+               "request.")
+
+
+class PlacementAPIError(NovaException):
+    """Placement answered something the caller cannot use (a 5xx, an unexpected
+    status); the message says which call and what came back."""
+
+    msg_fmt = "Placement API call %(call)s failed: %(status)s %(text)s"

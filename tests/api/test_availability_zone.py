@@ -61,12 +61,6 @@ class AvailabilityZoneListTest(unittest.TestCase):
         api.conf.set_override("internal_service_availability_zone", "internal")
         self.assertEqual({"availabilityZoneInfo": [zone("zone-x")]}, await self.zones(api))
 
-    async def test_detail_not_served_here(self):
-        api = QuotaServer(self)
-        reply = await api.request("GET", "/v2.1/os-availability-zone/detail",
-                                  token="admin:abc1")
-        self.assertEqual(404, reply.code)
-
     async def test_down_cell_left_out(self):
         from nova_tx.db.api import cell_mappings
 

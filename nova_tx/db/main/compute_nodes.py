@@ -7,10 +7,13 @@ them by default, soft-deleted rows (``deleted`` != 0) are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
+from nova_tx import exception
 from nova_tx.db.main import models
+from nova_tx.db.types import utcnow
 from nova_tx.objects.compute_node import ComputeNode
 
 compute_nodes = models.ComputeNode.__table__
@@ -66,3 +69,109 @@ def set_mapped(conn: sa.Connection, mapped: int, *, ids: Sequence[int] | None = 
     if host is not None:
         stmt = stmt.where(compute_nodes.c.host == host)
     return conn.execute(stmt.values(mapped=mapped)).rowcount
+
+
+# -- the full records (os-hypervisors) ---------------------------------------------------
+
+#: The resource columns os-hypervisors shows, as ComputeNode fields.
+RESOURCE_FIELDS = (
+    "service_id", "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
+    "local_gb_used", "hypervisor_type", "hypervisor_version", "free_ram_mb",
+    "free_disk_gb", "current_workload", "running_vms", "cpu_info", "disk_available_least",
+    "host_ip",
+)
+#: What ``statistics`` sums, in Nova's order.
+STATISTICS_FIELDS = (
+    "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used",
+    "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
+    "disk_available_least",
+)
+
+_SELECT_FULL = sa.select(
+    compute_nodes.c.id, compute_nodes.c.uuid, compute_nodes.c.host,
+    compute_nodes.c.hypervisor_hostname, compute_nodes.c.mapped,
+    *(compute_nodes.c[name] for name in RESOURCE_FIELDS),
+).where(_LIVE)
+
+
+def _full_from_row(row: sa.Row) -> ComputeNode:
+    values: dict[str, Any] = {name: getattr(row, name) for name in RESOURCE_FIELDS}
+    if values["host_ip"] is not None:
+        values["host_ip"] = str(values["host_ip"])
+    return ComputeNode(id=row.id, uuid=row.uuid, host=row.host,
+                       hypervisor_hostname=row.hypervisor_hostname, mapped=row.mapped or 0,
+                       **values)
+
+
+def get_all_full(conn: sa.Connection, *, limit: int | None = None,
+                 marker_id: int | None = None) -> list[ComputeNode]:
+    """Nodes with their resources, by id, after the node ``marker_id`` (Nova's
+    ``ComputeNodeList.get_by_pagination``)."""
+    stmt = _SELECT_FULL.order_by(compute_nodes.c.id)
+    if marker_id is not None:
+        stmt = stmt.where(compute_nodes.c.id > marker_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_full_from_row(row) for row in conn.execute(stmt)]
+
+
+def get_full(conn: sa.Connection, node_id: int) -> ComputeNode:
+    """One node by id; raises ComputeHostNotFound (Nova's message names the id)."""
+    row = conn.execute(_SELECT_FULL.where(compute_nodes.c.id == node_id)).one_or_none()
+    if row is None:
+        raise exception.ComputeHostNotFound(host=node_id)
+    return _full_from_row(row)
+
+
+def get_full_by_uuid(conn: sa.Connection, node_uuid: str) -> ComputeNode:
+    """One node by uuid; raises ComputeHostNotFound."""
+    row = conn.execute(_SELECT_FULL.where(compute_nodes.c.uuid == node_uuid)
+                       ).one_or_none()
+    if row is None:
+        raise exception.ComputeHostNotFound(host=node_uuid)
+    return _full_from_row(row)
+
+
+def get_full_by_host(conn: sa.Connection, host: str) -> list[ComputeNode]:
+    """The nodes of one compute host, oldest first."""
+    rows = conn.execute(_SELECT_FULL.where(compute_nodes.c.host == host)
+                        .order_by(compute_nodes.c.id))
+    return [_full_from_row(row) for row in rows]
+
+
+def search_by_hypervisor(conn: sa.Connection, pattern: str) -> list[ComputeNode]:
+    """Nodes whose ``hypervisor_hostname`` is LIKE ``%pattern%``, as Nova's
+    ``compute_node_search_by_hypervisor`` (so ``%`` and ``_`` are wildcards there too)."""
+    rows = conn.execute(
+        _SELECT_FULL.where(compute_nodes.c.hypervisor_hostname.like("%" + pattern + "%"))
+        .order_by(compute_nodes.c.id))
+    return [_full_from_row(row) for row in rows]
+
+
+def statistics(conn: sa.Connection) -> dict[str, int]:
+    """Sums over the nodes whose host has an enabled, live nova-compute service
+    (Nova's ``compute_node_statistics``), with ``count``."""
+    services = models.Service.__table__
+    joined = compute_nodes.join(services, sa.and_(
+        sa.or_(compute_nodes.c.host == services.c.host,
+               compute_nodes.c.service_id == services.c.id),
+        services.c.disabled == sa.false(), services.c.binary == "nova-compute",
+        services.c.deleted == 0))
+    row = conn.execute(
+        sa.select(sa.func.count().label("count"),
+                  *(sa.func.sum(compute_nodes.c[name]).label(name)
+                    for name in STATISTICS_FIELDS))
+        .select_from(joined).where(_LIVE)).one()
+    return {"count": int(row.count or 0),
+            **{name: int(getattr(row, name) or 0) for name in STATISTICS_FIELDS}}
+
+
+def soft_delete_by_host(conn: sa.Connection, host: str, service_id: int | None = None
+                        ) -> int:
+    """Soft-delete the nodes of a compute host (its service is deleted): ``deleted``
+    takes the row's id, as Nova's soft delete; returns how many."""
+    condition = compute_nodes.c.host == host
+    if service_id is not None:
+        condition = sa.or_(condition, compute_nodes.c.service_id == service_id)
+    return conn.execute(compute_nodes.update().where(_LIVE).where(condition).values(
+        deleted=compute_nodes.c.id, deleted_at=utcnow())).rowcount

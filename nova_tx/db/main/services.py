@@ -107,3 +107,53 @@ def get_minimum_version(conn: sa.Connection, binaries: list[str]) -> dict[str, i
         .group_by(services.c.binary))
     found = {binary: version or 0 for binary, version in rows}
     return {binary: found.get(binary, 0) for binary in binaries}
+
+
+# -- what os-services, os-hypervisors and aggregates read and change ------------------
+
+def get_all(conn: sa.Connection, *, host: str | None = None,
+            binary: str | None = None) -> list[Service]:
+    """The live services, oldest first, optionally of one host and/or binary."""
+    stmt = sa.select(services).where(services.c.deleted == 0).order_by(services.c.id)
+    if host is not None:
+        stmt = stmt.where(services.c.host == host)
+    if binary is not None:
+        stmt = stmt.where(services.c.binary == binary)
+    return [_from_row(row) for row in conn.execute(stmt)]
+
+
+def get_by_uuid(conn: sa.Connection, service_uuid: str) -> Service:
+    row = conn.execute(sa.select(services).where(services.c.uuid == service_uuid)
+                       .where(services.c.deleted == 0)).one_or_none()
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_uuid)
+    return _from_row(row)
+
+
+def get_by_compute_host(conn: sa.Connection, host: str) -> Service:
+    """The nova-compute service of ``host``; raises ComputeHostNotFound.
+
+    The match is exact even on a database whose comparison ignores case (MySQL's
+    default collation): Nova refuses ``Host1`` for ``host1`` in the same way.
+    """
+    rows = conn.execute(sa.select(services).where(services.c.host == host)
+                        .where(services.c.binary == "nova-compute")
+                        .where(services.c.deleted == 0)).all()
+    for row in rows:
+        if row.host == host:
+            return _from_row(row)
+    raise exception.ComputeHostNotFound(host=host)
+
+
+def soft_delete(conn: sa.Connection, service_id: int) -> Service:
+    """Soft-delete a service (``deleted`` takes the row's id, as Nova's) and, for a
+    nova-compute, its compute nodes (Nova's ``service_destroy``); the record as it was.
+    """
+    from nova_tx.db.main import compute_nodes
+
+    service = get(conn, service_id)
+    conn.execute(services.update().where(services.c.id == service_id)
+                 .values(deleted=services.c.id, deleted_at=utcnow()))
+    if service.binary == "nova-compute" and service.host:
+        compute_nodes.soft_delete_by_host(conn, service.host, service_id)
+    return service
