@@ -256,25 +256,67 @@ def merge_bdms_lists(overridable: list[dict[str, Any]], overrider: list[dict[str
     return overrider + [bdm for bdm in overridable if bdm.get("device_name") not in names]
 
 
-def image_defined_bdms(image_properties: Mapping[str, Any],
-                       root_device_name: str = DEFAULT_ROOT_DEVICE_NAME,
-                       default_ephemeral_format: str | None = None) -> list[dict[str, Any]]:
-    """The mappings an image's ``block_device_mapping`` property defines (legacy unless
-    the image says ``bdm_v2``)."""
-    defined = image_properties.get("block_device_mapping") or []
-    if isinstance(defined, str):
+def is_swap_or_ephemeral(virtual_name: str | None) -> bool:
+    return bool(virtual_name) and (virtual_name == "swap"
+                                   or _EPHEMERAL.match(virtual_name) is not None)
+
+
+def _json_list(value: Any, what: str) -> list[Any]:
+    if isinstance(value, str):
         import json
 
         try:
-            defined = json.loads(defined)
+            value = json.loads(value)
         except ValueError:
             raise exception.InvalidBDMFormat(
-                details="The image's block_device_mapping is not JSON.") from None
+                details="The image's %s is not JSON." % what) from None
+    return list(value or [])
+
+
+def image_mapping_bdms(flavor: Any, mappings: Any,
+                       default_ephemeral_format: str | None = None) -> list[dict[str, Any]]:
+    """The swap and ephemeral disks of an image's EC2 ``mappings`` property (Nova's
+    ``_prepare_image_mapping``); a disk the flavor gives no size is left out."""
+    prepared = []
+    for mapping in _json_list(mappings, "mappings"):
+        virtual_name = mapping.get("virtual")
+        if not is_swap_or_ephemeral(virtual_name):
+            continue
+        device = mapping.get("device")
+        if device and not device.startswith("/"):
+            device = "/dev/" + device
+        guest_format = "swap" if virtual_name == "swap" else (
+            mapping.get("guest_format") or default_ephemeral_format)
+        size = flavor.swap if guest_format == "swap" else flavor.ephemeral_gb
+        if not size:
+            continue
+        prepared.append({"device_name": device, "source_type": "blank",
+                         "destination_type": "local", "device_type": "disk",
+                         "guest_format": guest_format, "delete_on_termination": True,
+                         "boot_index": -1, "volume_size": size})
+    return prepared
+
+
+def image_defined_bdms(image_properties: Mapping[str, Any],
+                       root_device_name: str = DEFAULT_ROOT_DEVICE_NAME,
+                       default_ephemeral_format: str | None = None, flavor: Any = None
+                       ) -> list[dict[str, Any]]:
+    """The mappings an image defines: its ``block_device_mapping`` property (legacy
+    unless the image says ``bdm_v2``), overriding by device name the disks of its
+    ``mappings`` property (with ``flavor``)."""
+    defined = _json_list(image_properties.get("block_device_mapping"),
+                         "block_device_mapping")
     if not bool_from_string(image_properties.get("bdm_v2", False)):
-        return from_legacy_mapping(defined, None, root_device_name,
+        bdms = from_legacy_mapping(defined, None, root_device_name,
                                    default_ephemeral_format=default_ephemeral_format)
-    return [checked({k: v for k, v in dict(bdm).items() if k in FIELDS | DB_ONLY_FIELDS})
-            for bdm in defined]
+    else:
+        bdms = [checked({k: v for k, v in dict(bdm).items() if k in FIELDS | DB_ONLY_FIELDS})
+                for bdm in defined]
+    if flavor is not None and image_properties.get("mappings"):
+        bdms = merge_bdms_lists(
+            image_mapping_bdms(flavor, image_properties["mappings"],
+                               default_ephemeral_format), bdms)
+    return bdms
 
 
 def flavor_defined_bdms(flavor: Any, bdms: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -304,7 +346,7 @@ def check_and_transform(bdms: list[dict[str, Any]], *, flavor: Any,
                     "The volume cannot be assigned the same device name as the root "
                     "device %s" % root_device_name)
     from_image = image_defined_bdms(image_properties, root_device_name,
-                                    default_ephemeral_format)
+                                    default_ephemeral_format, flavor)
     root_in_image = get_root_bdm(from_image) is not None
     if legacy_bdm:
         bdms = from_legacy_mapping(bdms, image_ref, root_device_name, no_root=root_in_image,

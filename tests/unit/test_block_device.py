@@ -191,6 +191,21 @@ class CheckAndTransformTest(unittest.SynchronousTestCase):
                          flavor=FLAVOR.replace(ephemeral_gb=0, swap=0))
         self.assertEqual(["image", "blank"], [b["source_type"] for b in bdms])
 
+    def test_image_mappings_property(self):
+        properties = {"mappings": [{"virtual": "ami", "device": "vda"},
+                                   {"virtual": "ephemeral0", "device": "vdb"},
+                                   {"virtual": "swap", "device": "/dev/vdc"}]}
+        bdms = transform([block_device.create_image_bdm(IMAGE)], properties=properties)
+        self.assertEqual([("image", None, None), ("blank", "/dev/vdb", 2),
+                          ("blank", "/dev/vdc", 512)],
+                         [(b["source_type"], b.get("device_name"), b.get("volume_size"))
+                          for b in bdms])
+        self.assertEqual("swap", bdms[2]["guest_format"])
+        # The flavor gives no swap: the image's swap disk is left out.
+        bdms = transform([block_device.create_image_bdm(IMAGE)], properties=properties,
+                         flavor=FLAVOR.replace(swap=0))
+        self.assertEqual(2, len(bdms))
+
     def test_legacy_request(self):
         bdms = transform([{"volume_id": VOLUME, "device_name": "vdb"}], legacy=True,
                          flavor=FLAVOR.replace(ephemeral_gb=0, swap=0))
