@@ -29,6 +29,7 @@ from nova_tx import exception, log, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import _operator, faults, pagination, wsgi
 from nova_tx.api.compute.schemas import hypervisors as schema
+from nova_tx.bus.exception import MessagingTimeout
 from nova_tx.compute.host_api import InCell
 from nova_tx.objects.compute_node import ComputeNode
 from nova_tx.objects.service import Service
@@ -68,12 +69,16 @@ def _cpu_info(req, node: ComputeNode) -> Any:
 
 async def _uptime_or_none(req, node: ComputeNode, service: Service) -> str | None:
     """2.88's ``uptime`` field: None when the service is down or the driver cannot
-    tell."""
+    tell, and (unlike Nova, which answers 500) when the compute does not answer in
+    time: one slow compute should not make the whole list fail."""
     if not _operator.host_api(req).service_is_up(service):
         return None
     try:
         return await _operator.compute_rpcapi(req).get_host_uptime(req.context, node.host)
     except NotImplementedError:
+        return None
+    except MessagingTimeout:
+        LOG.warning("Compute on %s did not tell its uptime in time", node.host)
         return None
 
 
