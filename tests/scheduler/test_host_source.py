@@ -38,7 +38,7 @@ class HostSourceTests:
 
         self.source = CellHostSource(read_cells)
         self.states = HostStates(clock=lambda: T0.replace(
-            tzinfo=datetime.timezone.utc).timestamp() + 3600)
+            tzinfo=datetime.UTC).timestamp() + 3600)
 
     def add_node(self, host, when=T0, **values):
         row = dict(uuid=str(uuidlib.uuid4()), host=host, hypervisor_hostname=host,
