@@ -19,6 +19,7 @@ from nova_tx.objects.selection import Selection
 from nova_tx.placement.api.app import PlacementAPI
 from nova_tx.placement.client import LocalPlacementClient
 from nova_tx.scheduler.manager import Scheduler
+from nova_tx.scheduler.rpcapi import SchedulerAPI
 from tests.placement.db import placement_engine
 from tests.scheduler.hosts import (
     aggregate,
@@ -364,6 +365,21 @@ class BusTests(SchedulerTestCase):
         self.addCleanup(server.stop)
         self.client = RPCClient(transport, Target(topic="scheduler", version="4.5"),
                                 conf=None, reactor=reactor)
+        from nova_tx.conf import messaging
+
+        conf = make_conf()
+        messaging.register_opts(conf)
+        self.api = SchedulerAPI(transport, conf, reactor=reactor)
+
+    async def test_scheduler_api(self):
+        instance = new_uuid()
+        [[selection]] = await self.api.select_destinations(
+            None, self.request(), [instance], return_alternates=True)
+        self.assertEqual(selection.service_host, "h1")
+        self.assertEqual(list(await self.allocated_on(instance)), ["h1"])
+        with self.assertRaises(exception.NoValidHost):
+            await self.api.select_destinations(
+                None, self.request(flavor(memory_mb=10 ** 6)), [new_uuid()])
 
     async def test_selections_over_the_bus(self):
         instance = new_uuid()
