@@ -31,14 +31,17 @@ from nova_tx import quota as quota_mod
 from nova_tx.compute import block_device, states
 from nova_tx.db.api import build_requests as build_requests_db
 from nova_tx.db.api import flavors as flavors_db
+from nova_tx.db.api import host_mappings as host_mappings_db
 from nova_tx.db.api import instance_groups as instance_groups_db
 from nova_tx.db.api import instance_mappings as instance_mappings_db
 from nova_tx.db.api import key_pairs as key_pairs_db
 from nova_tx.db.api import request_specs as request_specs_db
+from nova_tx.db.main import compute_nodes as compute_nodes_db
 from nova_tx.image import api as image_api
 from nova_tx.network import api as network_api
 from nova_tx.objects import request_spec as rs
 from nova_tx.objects.build_request import BuildRequest
+from nova_tx.objects.cell_mapping import BaseUrls
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance
 from nova_tx.virt import hardware
@@ -209,6 +212,30 @@ def check_requested_image(image: dict[str, Any] | None, flavor: Flavor,
                                                      image_min_disk=image_min_disk)
 
 
+def host_or_node_exists(conn: sa.Connection, cells: Any, conf: Any, host: str | None,
+                        node: str | None) -> bool:
+    """Whether the compute ``host`` (mapped to a cell), its ``node``, or a ``node``
+    anywhere exists (Nova's ``_validate_host_or_node``; Nova asks Placement for a
+    node alone, whose providers are named after the nodes)."""
+    base_urls = BaseUrls.from_conf(conf)
+    if host:
+        try:
+            mapping = host_mappings_db.get_by_host(conn, host, base_urls=base_urls)
+        except exception.HostMappingNotFound:
+            LOG.warning("No host-to-cell mapping found for host %s.", host)
+            return False
+        if not node:
+            return True
+        url = mapping.cell_mapping.database_connection
+        with cells.engine(url).connect() as cell_conn:
+            return any(n.hypervisor_hostname == node
+                       for n in compute_nodes_db.get_full_by_host(cell_conn, host))
+    found = cells.gather(conn, lambda c: [n.hypervisor_hostname for n in
+                                          compute_nodes_db.search_by_hypervisor(c, node)],
+                         include_cell0=False)
+    return any(node in names for names in found.values())
+
+
 def image_meta(image: dict[str, Any] | None) -> rs.ImageMeta:
     return rs.ImageMeta.from_image(image or {})
 
@@ -285,12 +312,13 @@ class ServersCreateAPI:
     conductor's ``ComputeTaskAPI`` (None: nothing is cast, for a process without a
     bus); ``zones``: an async callable returning the available zone names (None: no
     zone is checked); ``server_groups``: the ``ServerGroupAPI`` that checks the
-    ``server_group_members`` quota and adds members (with its notifications).
+    ``server_group_members`` quota and adds members (with its notifications);
+    ``cells``: the ``CellEngines`` a requested host or node (2.74) is looked up in.
     """
 
     def __init__(self, api_db, quota, conf, *, images, networks, server_groups,
                  compute_task=None, zones: Callable[[], Any] | None = None,
-                 now: Callable[[], datetime.datetime] | None = None):
+                 cells=None, now: Callable[[], datetime.datetime] | None = None):
         self.db = api_db
         self.quota = quota
         self.conf = conf
@@ -299,6 +327,7 @@ class ServersCreateAPI:
         self.compute_task = compute_task
         self.zones = zones
         self.server_groups = server_groups
+        self.cells = cells
         self.now = now or (lambda: datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
 
     # -- lookups ----------------------------------------------------------------------
@@ -352,6 +381,13 @@ class ServersCreateAPI:
             return
         if zone not in await self.zones():
             raise exception.InvalidRequest("The requested availability zone is not available")
+
+    async def _check_requested_destination(self, req: CreateRequest) -> None:
+        host, node = req.requested_host, req.requested_hypervisor_hostname
+        if not (host or node) or self.cells is None:
+            return
+        if not await self.db.do(host_or_node_exists, self.cells, self.conf, host, node):
+            raise exception.ComputeHostNotFound(host=host or node)
 
     async def _check_security_groups(self, context, names: list[str]) -> None:
         """Each named group must be the caller's (by name or id); ``default`` is made
@@ -482,6 +518,7 @@ class ServersCreateAPI:
         auto_disk_config = self._auto_disk_config(image, req.auto_disk_config)
         key_pair = await self._key_pair(context, req.key_name)
         await self._check_zone(req.availability_zone, req.forced_host)
+        await self._check_requested_destination(req)
         security_groups = sorted(set(req.security_groups or [])) or ["default"]
         await self._check_security_groups(context, security_groups)
         await self._check_networks(context, req)

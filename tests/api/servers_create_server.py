@@ -121,6 +121,23 @@ class ServersServer(QuotaServer):
         for _ in range(count):
             self.add_instance(project_id, user_id, vcpus=vcpus, memory_mb=memory_mb)
 
-    @staticmethod
-    def new_uuid() -> str:
-        return str(uuid.uuid4())
+    def add_compute_node(self, host: str, node: str) -> None:
+        """A compute node of ``host`` in cell1, and the host's mapping to cell1."""
+        from nova_tx.db.types import utcnow
+
+        with self.cell_engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, vcpus, "
+                "memory_mb, local_gb, vcpus_used, memory_mb_used, local_gb_used, "
+                "hypervisor_type, hypervisor_version, cpu_info, deleted, created_at) "
+                "VALUES (?, ?, ?, 8, 8192, 100, 0, 0, 0, 'QEMU', 1, '{}', 0, ?)",
+                (str(uuid.uuid4()), host, node, utcnow()))
+        with self.engine.begin() as conn:
+            cell_id = conn.exec_driver_sql(
+                "SELECT id FROM cell_mappings WHERE name = 'cell1'").scalar()
+            exists = conn.exec_driver_sql(
+                "SELECT count(*) FROM host_mappings WHERE host = ?", (host,)).scalar()
+            if not exists:
+                conn.exec_driver_sql(
+                    "INSERT INTO host_mappings (cell_id, host, created_at) VALUES (?, ?, ?)",
+                    (cell_id, host, utcnow()))

@@ -159,6 +159,7 @@ class SamplesTest(Base):
 
     async def test_2_74_host_and_node(self):
         await self.api.add_flavor("6", "m1.sample", memory_mb=512, vcpus=1, root_gb=1)
+        self.api.add_compute_node("openstack-node-01", "openstack-node-01")
         await self.check("v2.74", "2.74", token=ADMIN,
                          name="server-create-req-with-host-and-node.json")
         spec = json.loads(self.api.rows("request_specs")[0]["spec"])["nova_object.data"]
@@ -507,8 +508,21 @@ class MicroversionTest(Base):
                            text="mutually exclusive", token=ADMIN)
         await self.refused({"hypervisor_hostname": "-bad-", "networks": "none"}, "2.74",
                            text="hypervisor_hostname", token=ADMIN)
-        await self.api.create({"hypervisor_hostname": "node-1", "networks": "none"},
-                              microversion="2.74", token=ADMIN)
+        for destination in ({"host": "compute-1"}, {"hypervisor_hostname": "node-1"},
+                            {"host": "compute-1", "hypervisor_hostname": "node-1"},
+                            {"host": "compute-2", "hypervisor_hostname": "node-1"}):
+            await self.refused(dict(destination, networks="none"), "2.74", token=ADMIN,
+                               text="Compute host %s could not be found." % (
+                                   destination.get("host") or "node-1"))
+        self.api.add_compute_node("compute-1", "node-1")
+        self.api.add_compute_node("compute-2", "node-2")
+        for destination in ({"host": "compute-1"}, {"hypervisor_hostname": "node-1"},
+                            {"host": "compute-1", "hypervisor_hostname": "node-1"}):
+            await self.api.create(dict(destination, networks="none"),
+                                  microversion="2.74", token=ADMIN)
+        await self.refused({"host": "compute-2", "hypervisor_hostname": "node-1",
+                            "networks": "none"}, "2.74", token=ADMIN,
+                           text="Compute host compute-2 could not be found.")
 
     async def test_hostname_from_2_90(self):
         body = {"hostname": "my-host", "networks": "none"}

@@ -46,6 +46,7 @@ class ServersCreatePolicyTest(unittest.TestCase):
     async def matrix(self, enforce_new_defaults: bool):
         api = await ServersServer.start(self, enforce_new_defaults=enforce_new_defaults)
         api.add_service("compute-1")
+        api.add_compute_node("compute-1", "node-1")
         await api.add_flavor("zero", "zero", memory_mb=512, vcpus=1, root_gb=0)
         for persona in PERSONAS:
             # create: the project's members (and, with the old defaults, anyone of it).

@@ -54,6 +54,7 @@ _BAD_REQUEST_MESSAGES: tuple[tuple[type, str | None], ...] = (
     (network_api.SecurityGroupNotFound, None),
     (network_api.FixedIpAlreadyInUse, None),
     (exception.VolumeTypeNotFound, None),
+    (exception.ComputeHostNotFound, None),
 )
 
 
@@ -117,7 +118,7 @@ async def servers_create_api(req) -> ServersCreateAPI:
     return ServersCreateAPI(
         db, quota, req.conf, images=_image_port(req), networks=_network_port(req),
         server_groups=ServerGroupAPI(db, quota, req.conf, notifier, cells=cells),
-        compute_task=await _compute_task_api(req), zones=zones)
+        compute_task=await _compute_task_api(req), zones=zones, cells=cells)
 
 
 # -- reading the body (Nova's ServersController.create) ---------------------------------
