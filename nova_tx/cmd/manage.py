@@ -36,6 +36,7 @@ from nova_tx import exception
 from nova_tx.cmd import common
 from nova_tx.cmd.common import args
 from nova_tx.cmd.numa import NumaCommands
+from nova_tx.cmd.placement import PlacementCommands
 from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
 from nova_tx.db import migration
@@ -877,6 +878,7 @@ CATEGORIES: dict[str, type] = {
     "cell_v2": CellV2Commands,
     "db": DbCommands,
     "numa": NumaCommands,
+    "placement": PlacementCommands,
 }
 
 

@@ -663,14 +663,14 @@ VERSION_TABLE_ERROR = "OperationalError) no such column: alembic_version.version
 
 CLI_CASES = [
     Case("no_arguments_lists_categories", [], 2, config=False,
-         err=("{version,bash-completion,api_db,cell_v2,db,numa}",
+         err=("{version,bash-completion,api_db,cell_v2,db,numa,placement}",
               "the following arguments are required: category")),
     Case("category_alone_lists_actions", ["db"], 2, err=("{sync,version}",)),
     Case("unknown_action", ["cell_v2", "frobnicate"], 2, err=("invalid choice",)),
     Case("unknown_option", ["cell_v2", "list_cells", "--no-such-option"], 2),
     Case("version", ["version"], 0, out=("0.1.0",)),
     Case("bash_completion_categories", ["bash-completion"], 0,
-         out=("api_db cell_v2 db numa\n",)),
+         out=("api_db cell_v2 db numa placement\n",)),
     Case("bash_completion_actions", ["bash-completion", "db"], 0, out=("sync version\n",)),
     Case("help", ["cell_v2", "create_cell", "--help"], 0,
          out=("--transport-url", "--database_connection", "--disabled")),
