@@ -452,3 +452,54 @@ class NotificationTest(AggregateTestCase):
             ("aggregate.updatemetadata.end", f"aggregate.{agg_id}",
              {"aggregate_id": agg_id, "meta_data": {"k": "v"}}),
         ], legacy)
+
+
+class PolicyTest(AggregateTestCase):
+    """Admin only, for every route: a member and a reader of the project and a member of
+    another project get 403 and change nothing, with old and new policy defaults."""
+
+    PERSONAS = (("alice:0wner", "member,reader"), ("rita:0wner", "reader"),
+                ("bob:07her", "member,reader"))
+
+    async def check(self):
+        self.api.add_compute("h1")
+        self.api.images.image_ids.add(IMAGE1)
+        agg = await self.create("agg")
+        path = f"{PATH}/{agg['id']}"
+        routes = [
+            ("GET", PATH, None, "2.1", "os_compute_api:os-aggregates:index", 200),
+            ("POST", PATH, {"aggregate": {"name": "new"}}, "2.1",
+             "os_compute_api:os-aggregates:create", 200),
+            ("GET", path, None, "2.1", "os_compute_api:os-aggregates:show", 200),
+            ("PUT", path, {"aggregate": {"name": "renamed"}}, "2.1",
+             "os_compute_api:os-aggregates:update", 200),
+            ("POST", path + "/action", {"add_host": {"host": "h1"}}, "2.1",
+             "os_compute_api:os-aggregates:add_host", 200),
+            ("POST", path + "/action", {"set_metadata": {"metadata": {"k": "v"}}}, "2.1",
+             "os_compute_api:os-aggregates:set_metadata", 200),
+            ("POST", path + "/images", {"cache": [{"id": IMAGE1}]}, "2.81",
+             "compute:aggregates:images", 202),
+            ("POST", path + "/action", {"remove_host": {"host": "h1"}}, "2.1",
+             "os_compute_api:os-aggregates:remove_host", 200),
+            ("DELETE", path, None, "2.1", "os_compute_api:os-aggregates:delete", 200),
+        ]
+        for token, roles in self.PERSONAS:
+            before = self.snapshot()
+            for method, route, body, microversion, rule, _status in routes:
+                headers = dict(version(microversion), **{"X-Roles": roles})
+                reply = await self.api.request(method, route, body=body, token=token,
+                                               headers=headers)
+                self.assertEqual({"forbidden": {"code": 403, "message": (
+                    f"Policy doesn't allow {rule} to be performed.")}}, reply.json,
+                    (token, method, route))
+            self.assertEqual(before, self.snapshot(), token)
+        for method, route, body, microversion, _rule, status in routes:
+            reply = await self.call(method, route, body, microversion=microversion)
+            self.assertEqual(status, reply.code, (method, route, reply.raw))
+
+    async def test_old_defaults(self):
+        await self.check()
+
+    async def test_new_defaults(self):
+        self.api = OperatorServer(self, enforce_new_defaults=True)
+        await self.check()

@@ -85,3 +85,7 @@ class AvailabilityZoneDetailTest(unittest.TestCase):
                 self.assertEqual({"forbidden": {"code": 403, "message": (
                     "Policy doesn't allow os_compute_api:os-availability-zone:detail to be "
                     "performed.")}}, reply.json)
+
+    async def test_policy_new_defaults(self):
+        self.api = OperatorServer(self, enforce_new_defaults=True)
+        await self.test_policy()

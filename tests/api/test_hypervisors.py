@@ -268,3 +268,7 @@ class PolicyTest(HypervisorsTestCase):
         for path, _action in routes:
             reply = await self.call(path)
             self.assertEqual(200, reply.code, (path, reply.raw))
+
+    async def test_matrix_new_defaults(self):
+        self.api = OperatorServer(self, enforce_new_defaults=True)
+        await self.test_matrix()

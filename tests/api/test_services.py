@@ -368,3 +368,7 @@ class PolicyTest(ServicesTestCase):
                 ("DELETE", f"{PATH}/{ids['service_id']}", None, "2.1", 204)):
             reply = await self.call(method, path, body, microversion=microversion)
             self.assertEqual(status, reply.code, (method, path, reply.raw))
+
+    async def test_matrix_new_defaults(self):
+        self.api = OperatorServer(self, enforce_new_defaults=True)
+        await self.test_matrix()
