@@ -105,6 +105,17 @@ def image_api(req) -> Any:
     return api
 
 
+class _Lazy:
+    """Made on first use, so that reading aggregates opens no bus connection and no
+    placement client."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def __getattr__(self, name: str):
+        return getattr(self._make(), name)
+
+
 def aggregate_api(req):
     from nova_tx.compute.aggregates import AggregateAPI
     from nova_tx.notifications.aggregate import AggregateNotifier
@@ -112,5 +123,6 @@ def aggregate_api(req):
     components = req.app.components
     notifier = AggregateNotifier(_host(req), versioned=components.get("versioned_notifier"),
                                  legacy=components.get("notifier"))
-    return AggregateAPI(_api_db(req), host_api(req), placement=placement_client(req),
-                        scheduler=scheduler_client(req), notifier=notifier)
+    return AggregateAPI(_api_db(req), host_api(req),
+                        placement=_Lazy(lambda: placement_client(req)),
+                        scheduler=_Lazy(lambda: scheduler_client(req)), notifier=notifier)
