@@ -871,3 +871,12 @@ class PlacementAPIError(NovaException):
     status); the message says which call and what came back."""
 
     msg_fmt = "Placement API call %(call)s failed: %(status)s %(text)s"
+
+
+class PortRequiresFixedIP(Invalid):
+    msg_fmt = "Port %(port_id)s requires a FixedIP in order to be used."
+
+
+class NetworkRequiresSubnet(Invalid):
+    msg_fmt = ("Network %(network_uuid)s requires a subnet in order to boot instances "
+               "on.")

@@ -433,6 +433,9 @@ class ServersCreateAPI:
                 port = await self.networks.show_port(context, request.port_id)
                 if port.get("device_id"):
                     raise network_api.PortInUse(port_id=request.port_id)
+                if (port.get("ip_allocation") not in ("deferred", "none")
+                        and not port.get("fixed_ips")):
+                    raise exception.PortRequiresFixedIP(port_id=request.port_id)
                 request.network_id = port.get("network_id")
                 continue
             network_ids.append(request.network_id)
@@ -444,7 +447,9 @@ class ServersCreateAPI:
                     raise network_api.FixedIpAlreadyInUse(
                         address=request.address, instance_uuid=used[0].get("device_id"))
         if network_ids:
-            await self.networks.get_available_networks(context, network_ids)
+            for network in await self.networks.get_available_networks(context, network_ids):
+                if not network.get("subnets"):
+                    raise exception.NetworkRequiresSubnet(network_uuid=network["id"])
 
     async def _check_bdm_sources(self, context, bdms: list[dict[str, Any]],
                                  image_ref: str) -> None:
@@ -605,6 +610,9 @@ class ServersCreateAPI:
                       ) -> Instance:
         instance_uuid = str(uuid_lib.uuid4())
         system_metadata = system_metadata_from_image(image)
+        system_metadata.setdefault("image_base_image_ref", image_ref)
+        system_metadata["owner_user_name"] = context.user_name
+        system_metadata["owner_project_name"] = context.project_name
         if context.roles:
             system_metadata["boot_roles"] = ",".join(context.roles)[:255]
         instance = Instance(

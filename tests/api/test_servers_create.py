@@ -219,6 +219,36 @@ class RecordsAndCastTest(Base):
         self.assertEqual(1, len({b["nova_object.data"]["instance"]["nova_object.data"][
             "reservation_id"] for b in args["build_requests"]}))
 
+    async def test_system_metadata(self):
+        image = await self.api.add_image(os_distro="cirros", hw_disk_bus="virtio")
+        _, instance = await self.created({"imageRef": image["id"]})
+        system_metadata = instance["system_metadata"]
+        self.assertEqual(("cirros", "virtio", image["id"], "raw"),
+                         (system_metadata["image_os_distro"],
+                          system_metadata["image_hw_disk_bus"],
+                          system_metadata["image_base_image_ref"],
+                          system_metadata["image_disk_format"]))
+
+    async def test_task_api_made_once_from_the_transport_url(self):
+        from twisted.internet import defer
+
+        from nova_tx.api.compute import servers_create
+
+        components = {"rpc_transport": self.api.transport}
+
+        class Request:
+            class app:
+                pass
+
+            conf = self.api.conf
+
+        Request.app.components = components
+        first, second = await defer.gatherResults([
+            defer.ensureDeferred(servers_create._compute_task_api(Request)),
+            defer.ensureDeferred(servers_create._compute_task_api(Request))])
+        self.assertIs(first, second)
+        self.assertIs(self.api.transport, first.client.transport)
+
     async def test_return_reservation_id(self):
         reply = await self.api.create({"return_reservation_id": True, "max_count": 2})
         self.assertEqual({"reservation_id"}, set(reply.json))
@@ -456,6 +486,35 @@ class MicroversionTest(Base):
                                           "fixed_ip": "10.0.0.5"}], "max_count": 2},
                            text="max_count cannot be greater than 1 if an fixed_ip")
         await self.api.create({"networks": await self.networks_body()})
+
+    async def test_ports_and_fixed_ips_in_use(self):
+        admin = _ctx()
+        [subnet] = await self.api.networks.list_subnets(admin, network_id=self.private["id"])
+        taken = await self.api.networks.create_port(admin, {
+            "network_id": self.private["id"], "device_id": "someone",
+            "fixed_ips": [{"subnet_id": subnet["id"]}]})
+        address = taken["fixed_ips"][0]["ip_address"]
+        await self.refused({"networks": [{"uuid": self.private["id"], "fixed_ip": address}]},
+                           text=f"Fixed IP address {address} is already in use")
+        await self.refused({"networks": [{"port": taken["id"]}]}, code=409,
+                           text=f"Port {taken['id']} is still in use.")
+        free = await self.api.networks.create_port(admin, {"network_id": self.private["id"]})
+        await self.refused({"networks": [{"port": free["id"]}], "max_count": 2},
+                           text="Unable to launch multiple instances with a single "
+                           "configured port ID.")
+        await self.api.create({"networks": [{"port": free["id"]}]})
+        [cast] = await self.api.casts()
+        [request] = cast["args"]["requested_networks"]["nova_object.data"]["objects"]
+        self.assertEqual((free["id"], self.private["id"]),
+                         (request["nova_object.data"]["port_id"],
+                          request["nova_object.data"]["network_id"]))
+
+    async def test_network_without_subnet(self):
+        network = await self.api.networks._call(
+            _ctx(), "POST", "/networks", body={"network": {"name": "bare"}})
+        bare = network["network"]["id"]
+        await self.refused({"networks": [{"uuid": bare}]},
+                           text=f"Network {bare} requires a subnet in order to boot")
 
     async def test_personality_until_2_56(self):
         files = [{"path": "/etc/motd", "contents": base64.b64encode(b"hi").decode()}]

@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from twisted.internet import defer
+
 from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import faults, links, wsgi
@@ -81,7 +83,17 @@ def _network_port(req):
 
 async def _compute_task_api(req):
     """The conductor's task API: the process's (``compute_task_api``), else one on
-    ``[DEFAULT] transport_url``, connected on first use."""
+    ``[DEFAULT] transport_url``, connected on first use (once, however many requests
+    arrive meanwhile)."""
+    components = req.app.components
+    if components.get("compute_task_api") is not None:
+        return components["compute_task_api"]
+    lock = components.setdefault("compute_task_api_lock", defer.DeferredLock())
+    async with lock:
+        return await _make_compute_task_api(req)
+
+
+async def _make_compute_task_api(req):
     components = req.app.components
     if components.get("compute_task_api") is None:
         from nova_tx.bus.url import get_transport
