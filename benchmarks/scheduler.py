@@ -315,6 +315,94 @@ def placement_rows(cloud: dict[str, Any]) -> SimpleNamespace:
     return rows
 
 
+class _Stages:
+    """Milliseconds spent in chosen functions of the Placement query while installed
+    (the functions are wrapped in their modules and put back by ``remove``)."""
+
+    def __init__(self, targets: list[tuple[Any, str, str]]):
+        self.ms: dict[str, float] = {label: 0.0 for _, _, label in targets}
+        self.profile: cProfile.Profile | None = None
+        self._saved = []
+        for module, name, label in targets:
+            original = getattr(module, name)
+            self._saved.append((module, name, original))
+            setattr(module, name, self._wrap(original, label))
+
+    def _wrap(self, original: Callable, label: str) -> Callable:
+        def timed(*args, **kwargs):
+            profile, self.profile = self.profile, None
+            start = time.perf_counter()
+            try:
+                if profile is not None:
+                    return profile.runcall(original, *args, **kwargs)
+                return original(*args, **kwargs)
+            finally:
+                self.ms[label] += (time.perf_counter() - start) * 1000
+        return timed
+
+    def reset(self) -> None:
+        for label in self.ms:
+            self.ms[label] = 0.0
+
+    def remove(self) -> None:
+        for module, name, original in self._saved:
+            setattr(module, name, original)
+
+
+async def placement_stages(client: Any, queries: list[str], repeat: int
+                           ) -> tuple[dict[str, float], list[tuple]]:
+    """The allocation candidates' time by stage (medians over ``repeat`` runs of both
+    queries): the storage query (SQL and the candidates built from it, in the pool's
+    thread), the JSON body written by the API, the rest of the API (routing, query
+    schema, the hop to the pool and back) and the client's JSON decoding; and a
+    profile of one storage query (the first one's) in its thread."""
+    from nova_tx.placement.api import allocation_candidates as api_module
+    from nova_tx.placement.storage import candidates as storage_module
+    from nova_tx.scheduler.resource_request import ALLOCATION_CANDIDATES_VERSION
+
+    storage = "Placement storage: get_candidates (SQL, candidates built; pool thread)"
+    encode = "Placement API: encode_body (the JSON answer written)"
+    rest = "Placement API: the rest (routing, query schema, hop to the pool)"
+    decode = "client: JSON decoded (response.json())"
+    stages = _Stages([(storage_module, "get_candidates", storage),
+                      (api_module, "encode_body", encode)])
+    samples: dict[str, list[float]] = {label: [] for label in (storage, encode, rest, decode)}
+    profiler = cProfile.Profile()
+    try:
+        for rep in range(repeat + 1):
+            stages.reset()
+            if rep == repeat:
+                stages.profile = profiler
+            gc.collect()
+            get_ms = decode_ms = 0.0
+            for url in queries:
+                begin = time.perf_counter()
+                response = await client.get(url, version=ALLOCATION_CANDIDATES_VERSION)
+                middle = time.perf_counter()
+                response.json()
+                end = time.perf_counter()
+                get_ms += (middle - begin) * 1000
+                decode_ms += (end - middle) * 1000
+            if rep == repeat:
+                break
+            samples[storage].append(stages.ms[storage])
+            samples[encode].append(stages.ms[encode])
+            samples[rest].append(get_ms - stages.ms[storage] - stages.ms[encode])
+            samples[decode].append(decode_ms)
+    finally:
+        stages.remove()
+    return {label: statistics.median(v) for label, v in samples.items()}, _top(profiler, 10)
+
+
+def _top(profiler: cProfile.Profile, count: int | None) -> list[tuple]:
+    """(own ms, cumulative ms, calls, where) of the functions with the most own time."""
+    stats = pstats.Stats(profiler)
+    rows = [(tottime * 1000, cumtime * 1000, calls, f"{_short(f)}:{line}({func})")
+            for (f, line, func), (_, calls, tottime, cumtime, _) in stats.stats.items()]
+    rows.sort(reverse=True)
+    return rows if count is None else rows[:count]
+
+
 def make_scheduler(conf: cfg.ConfigOpts, client: Any, states: HostStates) -> Any:
     """The in-process scheduler over ``states`` and the embedded Placement."""
     from nova_tx.scheduler.manager import Scheduler
@@ -419,6 +507,8 @@ async def end_to_end(conf: cfg.ConfigOpts, cloud: dict[str, Any], states: HostSt
         queries = resource_request.allocation_candidate_queries(spec, conf)
         out["queries"] = ["/allocation_candidates?" + q.to_querystring() for q in queries]
         out["candidates"] = (len(requests), len(summaries))
+        out["placement_stages"], out["storage_profile"] = await placement_stages(
+            client, out["queries"], repeat)
 
         def by_provider():
             grouped: dict[str, list] = {}
@@ -437,20 +527,37 @@ async def end_to_end(conf: cfg.ConfigOpts, cloud: dict[str, Any], states: HostSt
         out["passed_b"] = len(scheduler.filters.get_filtered_hosts(states, rows, spec))
         row = next(int(r) for r in ordered.tolist() if states.uuid[r] in grouped)
         claim_request = grouped[states.uuid[row]][0]
+        from nova_tx.placement.storage import allocations as alloc_store
+        replace = "claim: Placement storage allocations.replace (pool thread, before commit)"
+        claim_stages = _Stages([(alloc_store, "replace", replace)])
+        replace_times = []
         claim_times = []
-        for _ in range(repeat):
+        claim_profile = cProfile.Profile()
+        for rep in range(repeat + 1):
+            claim_stages.reset()
             uuid = new_uuid()
             body = {"allocations": claim_request["allocations"],
                     "project_id": spec.project_id, "user_id": spec.user_id,
                     "consumer_generation": None}
             gc.collect()
+            if rep == repeat:  # the last one profiled, not counted
+                claim_profile.enable()
             begin = time.perf_counter()
             response = await client.put(f"/allocations/{uuid}", body, version=CLAIM_VERSION)
             claim_times.append((time.perf_counter() - begin) * 1000)
+            replace_times.append(claim_stages.ms[replace])
+            claim_profile.disable()
             if response.status_code != 204:
                 raise RuntimeError(f"claim refused: {response.status_code} {response.text}")
             await delete(uuid)
-        parts["claim (PUT /allocations)"] = statistics.median(claim_times)
+        claim_stages.remove()
+        parts["claim (PUT /allocations)"] = statistics.median(claim_times[:-1])
+        out["claim_stages"] = {
+            replace: statistics.median(replace_times[:-1]),
+            "claim: the rest (schema, consumer, transaction commit on SQLite, hops)":
+                statistics.median([t - r for t, r in zip(claim_times[:-1], replace_times[:-1],
+                                                         strict=True)])}
+        out["claim_profile"] = _top(claim_profile, 8)
 
         consume_times = []
         for _ in range(3):
@@ -470,14 +577,8 @@ async def end_to_end(conf: cfg.ConfigOpts, cloud: dict[str, Any], states: HostSt
             return_objects=True, return_alternates=True)
         profiler.disable()
         await delete(uuid)
-        stats = pstats.Stats(profiler)
-        rows_out = []
-        for (filename, line, func), (_, calls, tottime, cumtime, _) in stats.stats.items():
-            rows_out.append((tottime * 1000, cumtime * 1000, calls,
-                             f"{_short(filename)}:{line}({func})"))
-        rows_out.sort(reverse=True)
-        out["profile"] = rows_out[:12]
-        out["profile_total_ms"] = sum(r[0] for r in rows_out)
+        out["profile"] = _top(profiler, 12)
+        out["profile_total_ms"] = sum(r[0] for r in _top(profiler, None))
     finally:
         await api.close() if _is_async(api.close) else api.close()
         await pool.stop()
@@ -590,6 +691,20 @@ def main() -> None:
         for name, ms in e2e["parts"].items():
             flag = "  > (a)" if ms > a_ms else ""
             print(f"    {name:<62} {ms:8.2f} ms{flag}")
+        print("  the allocation candidates by stage (both queries, median):")
+        for name, ms in e2e["placement_stages"].items():
+            flag = "  > (a)" if ms > a_ms else ""
+            print(f"    {name:<72} {ms:8.2f} ms{flag}")
+        print("  profile of one storage query (pool thread; own time, cumulative, calls):")
+        for own, cum, calls, where in e2e["storage_profile"]:
+            print(f"    {own:8.1f} ms {cum:8.1f} ms {calls:7d}  {where}")
+        print("  the claim by stage (median):")
+        for name, ms in e2e["claim_stages"].items():
+            flag = "  > (a)" if ms > a_ms else ""
+            print(f"    {name:<72} {ms:8.2f} ms{flag}")
+        print("  profile of one claim (reactor thread; own time, cumulative, calls):")
+        for own, cum, calls, where in e2e["claim_profile"]:
+            print(f"    {own:8.1f} ms {cum:8.1f} ms {calls:7d}  {where}")
         print(f"  profile of one call (reactor thread, {e2e['profile_total_ms']:.0f} ms; "
               f"own time, cumulative, calls):")
         for own, cum, calls, where in e2e["profile"]:
