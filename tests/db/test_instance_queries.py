@@ -113,7 +113,7 @@ class InstanceQueriesTests:
         soft = self.make("soft", vm_state=states.SOFT_DELETED)
         gone = self.make("gone")
         instances.destroy(self.conn, gone.uuid)
-        self.assertEqual({live.uuid, soft.uuid}, set(self.uuids({})))
+        self.assertEqual({live.uuid, soft.uuid, gone.uuid}, set(self.uuids({})))
         self.assertEqual([live.uuid], self.uuids({"deleted": False}))
         self.assertEqual({live.uuid, soft.uuid},
                          set(self.uuids({"deleted": False, "soft_deleted": True})))

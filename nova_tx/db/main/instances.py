@@ -407,8 +407,6 @@ def _filtered(conn: sa.Connection, stmt, filters: Mapping[str, Any]):
             if not filters.pop("soft_deleted", False):
                 stmt = stmt.where(sa.or_(instances.c.vm_state != states.SOFT_DELETED,
                                          instances.c.vm_state.is_(None)))
-    else:
-        stmt = stmt.where(instances.c.deleted == 0)
     if "hidden" not in filters:
         stmt = stmt.where(sa.or_(instances.c.hidden == sa.false(),
                                  instances.c.hidden.is_(None)))
@@ -481,6 +479,20 @@ def _check_sort_keys(keys: Sequence[str]) -> None:
             raise exception.InvalidSortKey()
 
 
+def validate_filters(filters: Mapping[str, Any], sort_keys: Sequence[str] = ()) -> None:
+    """Raise what ``get_all_by_filters_sort`` would for these filters and sort keys
+    (InvalidInput for a regex that does not compile, InvalidSortKey), before a query
+    runs in several cells that would each swallow it."""
+    _check_sort_keys(sort_keys)
+    for name in REGEX_FILTERS + ("ip", "ip6"):
+        if filters.get(name) is not None:
+            try:
+                re.compile(str(filters[name]))
+            except re.error as e:
+                raise exception.InvalidInput(
+                    reason=f"Invalid regular expression {filters[name]!r}: {e}") from None
+
+
 def get_all_by_filters_sort(
     conn: sa.Connection, filters: Mapping[str, Any], *, limit: int | None = None,
     marker: str | None = None, after: Mapping[str, Any] | None = None,
@@ -489,7 +501,9 @@ def get_all_by_filters_sort(
 ) -> list[Instance]:
     """The instances that pass ``filters``, in order, after ``marker``, at most ``limit``.
 
-    ``marker`` is an instance uuid of this cell (MarkerNotFound if there is none);
+    Without a ``deleted`` filter deleted instances are listed too (as Nova's, for
+    ``changes-since``). ``marker`` is an instance uuid of this cell (MarkerNotFound if
+    there is none);
     ``after`` the marker's sort values when it lives in another cell
     (``get_sort_values``). Sorting is Nova's (``process_sort_params``: by default
     ``created_at`` then ``id``, newest first). ``ip``/``ip6`` filters are regular
