@@ -255,7 +255,7 @@ class AggregateAPI:
                                                           aggregate.uuid)
         except exception.ResourceProviderNotFound as e:
             LOG.warning("Failed to remove association of %s with a placement aggregate: "
-                        "%s.", node_name, e.format_message())
+                        "%s", node_name, e.format_message())
 
     # -- image pre-caching ------------------------------------------------------------------
 
