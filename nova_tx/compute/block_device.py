@@ -404,3 +404,20 @@ def validate(bdms: list[dict[str, Any]], *, flavor: Any, max_local_block_devices
         local = [bdm for bdm in usable if bdm.get("destination_type") == "local"]
         if len(local) > max_local_block_devices:
             raise exception.InvalidBDMLocalsLimit()
+
+
+def bdm_primitive(bdm: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
+    """A mapping as Nova's ``BlockDeviceMapping`` primitive (1.20)."""
+    data = {k: v for k, v in bdm.items() if v is not None or k == "boot_index"}
+    data["instance_uuid"] = instance_uuid
+    data.setdefault("delete_on_termination", False)
+    return {"nova_object.name": "BlockDeviceMapping", "nova_object.namespace": "nova",
+            "nova_object.version": "1.20", "nova_object.data": data,
+            "nova_object.changes": sorted(data)}
+
+
+def bdm_list_primitive(bdms: list[dict[str, Any]], instance_uuid: str) -> dict[str, Any]:
+    data = {"objects": [bdm_primitive(b, instance_uuid) for b in bdms]}
+    return {"nova_object.name": "BlockDeviceMappingList", "nova_object.namespace": "nova",
+            "nova_object.version": "1.18", "nova_object.data": data,
+            "nova_object.changes": ["objects"]}

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
-import secrets
 import uuid as uuid_lib
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +26,7 @@ import sqlalchemy as sa
 
 from nova_tx import exception, log, policy
 from nova_tx import quota as quota_mod
-from nova_tx.compute import block_device, states
+from nova_tx.compute import block_device, boot_image, instance_names, states
 from nova_tx.db.api import build_requests as build_requests_db
 from nova_tx.db.api import flavors as flavors_db
 from nova_tx.db.api import host_mappings as host_mappings_db
@@ -37,26 +35,14 @@ from nova_tx.db.api import instance_mappings as instance_mappings_db
 from nova_tx.db.api import key_pairs as key_pairs_db
 from nova_tx.db.api import request_specs as request_specs_db
 from nova_tx.db.main import compute_nodes as compute_nodes_db
-from nova_tx.image import api as image_api
 from nova_tx.network import api as network_api
 from nova_tx.objects import request_spec as rs
 from nova_tx.objects.build_request import BuildRequest
 from nova_tx.objects.cell_mapping import BaseUrls
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance
-from nova_tx.virt import hardware
 
 LOG = log.getLogger(__name__)
-
-GiB = 1024 ** 3
-#: Nova's ``utils.DEFAULT_PASSWORD_SYMBOLS`` (no look-alike characters).
-PASSWORD_SYMBOLS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
-_UID_CHARS = "01234567890abcdefghijklmnopqrstuvwxyz"
-#: Image properties that do not go into the instance's system metadata.
-_SM_SKIP_KEYS = ("mappings", "block_device_mapping", "img_signature_hash_method",
-                 "img_signature", "img_signature_key_type",
-                 "img_signature_certificate_uuid")
-_SM_INHERITABLE = ("min_ram", "min_disk", "disk_format", "container_format")
 
 ZERO_DISK_FLAVOR = "os_compute_api:servers:create:zero_disk_flavor"
 
@@ -70,38 +56,9 @@ def option(conf: Any, name: str, default: Any, group: str | None = None) -> Any:
         return default
 
 
-def generate_password(length: int = 12, symbolgroups: tuple[str, ...] = PASSWORD_SYMBOLS
-                      ) -> str:
-    """Nova's ``utils.generate_password``: one character of each group, the rest from
-    all of them, shuffled."""
-    rng = secrets.SystemRandom()
-    password = [rng.choice(group) for group in symbolgroups][:length]
-    everything = "".join(symbolgroups)
-    password.extend(rng.choice(everything) for _ in range(length - len(password)))
-    rng.shuffle(password)
-    return "".join(password)
-
-
-def generate_uid(topic: str, size: int = 8) -> str:
-    """``r-xxxxxxxx``: a reservation id (Nova's ``utils.generate_uid``)."""
-    rng = secrets.SystemRandom()
-    return "%s-%s" % (topic, "".join(rng.choice(_UID_CHARS) for _ in range(size)))
-
-
-def sanitize_hostname(hostname: str, default_name: str | None = None) -> str:
-    """Nova's ``utils.sanitize_hostname``: Latin-1 only, at most 63 characters, spaces,
-    underscores and dots as dashes, nothing but word characters and dashes, lower
-    case, no leading or trailing dot or dash."""
-    hostname = hostname.encode("latin-1", "ignore").decode("latin-1")[:63]
-    hostname = re.sub(r"[ _\.]", "-", hostname)
-    hostname = re.sub(r"[^\w.-]+", "", hostname)
-    hostname = hostname.lower().strip(".-")
-    if hostname == "" and default_name is not None:
-        return default_name[:63]
-    return hostname
-
-
 @dataclasses.dataclass
+
+
 class CreateRequest:
     """One ``POST /servers`` as the REST layer parsed it (Nova's ``create`` kwargs)."""
 
@@ -149,6 +106,8 @@ class CreateRequest:
 
 
 @dataclasses.dataclass
+
+
 class Created:
     """What the REST layer answers with."""
 
@@ -174,44 +133,6 @@ def parse_availability_zone(context, availability_zone: str | None
     return availability_zone, None, None
 
 
-def check_requested_image(image: dict[str, Any] | None, flavor: Flavor,
-                          root_bdm: dict[str, Any] | None) -> None:
-    """Nova's ``_check_requested_image``: the image is active and fits the flavor's
-    memory and root disk (or the root volume about to be made from it)."""
-    if not image:
-        return
-    if image.get("status") != "active":
-        raise image_api.ImageNotActive(image_id=image.get("id"))
-    config_drive = image.get("img_config_drive", "optional")
-    if config_drive not in ("optional", "mandatory"):
-        raise exception.InvalidImageConfigDrive(config_drive=config_drive)
-    if flavor.memory_mb < int(image.get("min_ram") or 0):
-        raise exception.FlavorMemoryTooSmall()
-    image_min_disk = int(image.get("min_disk") or 0) * GiB
-    image_size = int(image.get("size") or 0)
-    if root_bdm is not None and root_bdm.get("destination_type") == "volume":
-        if not root_bdm.get("volume_size"):
-            return
-        dest_size = int(root_bdm["volume_size"]) * GiB
-        if image_size > dest_size:
-            raise exception.VolumeSmallerThanMinDisk(volume_size=dest_size,
-                                                     image_min_disk=image_size)
-        if image_min_disk > dest_size:
-            raise exception.VolumeSmallerThanMinDisk(volume_size=dest_size,
-                                                     image_min_disk=image_min_disk)
-        return
-    dest_size = flavor.root_gb * GiB
-    if dest_size == 0:
-        # A zero-disk flavor: the policy decides (check_zero_disk_flavor).
-        return
-    if image_size > dest_size:
-        raise exception.FlavorDiskSmallerThanImage(flavor_size=dest_size,
-                                                   image_size=image_size)
-    if image_min_disk > dest_size:
-        raise exception.FlavorDiskSmallerThanMinDisk(flavor_size=dest_size,
-                                                     image_min_disk=image_min_disk)
-
-
 def host_or_node_exists(conn: sa.Connection, cells: Any, conf: Any, host: str | None,
                         node: str | None) -> bool:
     """Whether the compute ``host`` (mapped to a cell), its ``node``, or a ``node``
@@ -234,74 +155,6 @@ def host_or_node_exists(conn: sa.Connection, cells: Any, conf: Any, host: str | 
                                           compute_nodes_db.search_by_hypervisor(c, node)],
                          include_cell0=False)
     return any(node in names for names in found.values())
-
-
-def image_meta(image: dict[str, Any] | None) -> rs.ImageMeta:
-    return rs.ImageMeta.from_image(image or {})
-
-
-def flavor_image_constraints(flavor: Flavor, image: dict[str, Any] | None, conf: Any
-                             ) -> tuple[Any, list[Any]]:
-    """(NUMA topology, PCI requests) the flavor and image ask for; the kernel's rules
-    raise the documented 400s for combinations that cannot be."""
-    meta = image_meta(image)
-    numa_flavor = flavor.for_numa()
-    topology = hardware.numa_get_constraints(numa_flavor, meta)
-    hardware.get_cpu_topology_constraints(
-        numa_flavor, meta, len(topology.cells) if topology is not None else 0)
-    pci_requests: list[Any] = []
-    if (flavor.extra_specs or {}).get("pci_passthrough:alias"):
-        aliases = hardware.parse_pci_aliases(option(conf, "alias", [], "pci") or [])
-        pci_requests = hardware.get_pci_requests_from_flavor(numa_flavor, meta, aliases)
-    return topology, pci_requests
-
-
-def system_metadata_from_image(image: dict[str, Any] | None) -> dict[str, str]:
-    """Nova's ``utils.get_system_metadata_from_image``: the image's properties as
-    ``image_<key>`` (and its min_ram, min_disk and formats)."""
-    if not image:
-        return {}
-    result: dict[str, str] = {}
-    properties = {k: v for k, v in image_meta(image).properties.items()
-                  if k not in _SM_SKIP_KEYS}
-    for key, value in properties.items():
-        if value is not None:
-            result["image_%s" % key] = str(value)[:255]
-    for key in _SM_INHERITABLE:
-        if image.get(key) is not None:
-            result["image_%s" % key] = str(image[key])
-    return result
-
-
-def populate_names(instance: Instance, num_instances: int, index: int) -> None:
-    """Display name and hostname of one of ``num_instances`` (Nova's
-    ``_populate_instance_names``): ``name-1``, ``name-2`` ... when several."""
-    if not instance.hostname:
-        hostname = sanitize_hostname(instance.display_name or "")
-        if not hostname:
-            hostname = "Server-%s" % instance.uuid
-        elif num_instances > 1:
-            hostname = "%s-%d" % (hostname, index + 1)
-        instance.hostname = hostname
-    if num_instances > 1:
-        instance.display_name = "%s-%d" % (instance.display_name, index + 1)
-
-
-def bdm_primitive(bdm: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-    """A mapping as Nova's ``BlockDeviceMapping`` primitive (1.20)."""
-    data = {k: v for k, v in bdm.items() if v is not None or k == "boot_index"}
-    data["instance_uuid"] = instance_uuid
-    data.setdefault("delete_on_termination", False)
-    return {"nova_object.name": "BlockDeviceMapping", "nova_object.namespace": "nova",
-            "nova_object.version": "1.20", "nova_object.data": data,
-            "nova_object.changes": sorted(data)}
-
-
-def bdm_list_primitive(bdms: list[dict[str, Any]], instance_uuid: str) -> dict[str, Any]:
-    data = {"objects": [bdm_primitive(b, instance_uuid) for b in bdms]}
-    return {"nova_object.name": "BlockDeviceMappingList", "nova_object.namespace": "nova",
-            "nova_object.version": "1.18", "nova_object.data": data,
-            "nova_object.changes": ["objects"]}
 
 
 class ServersCreateAPI:
@@ -514,12 +367,15 @@ class ServersCreateAPI:
     # -- create ------------------------------------------------------------------------
 
     async def create(self, context, req: CreateRequest) -> Created:
+        if not req.availability_zone:
+            req = dataclasses.replace(req, availability_zone=option(
+                self.conf, "default_schedule_zone", None))
         if req.hostname and req.max_count > 1:
             raise exception.AmbiguousHostnameForMultipleInstances()
         flavor = await self.get_flavor(context, req.flavor_id)
         image = await self._boot_image(context, req)
         image_id = image.get("id") if image and req.image_ref else None
-        properties = image_meta(image).properties if image else {}
+        properties = boot_image.image_meta(image).properties if image else {}
         auto_disk_config = self._auto_disk_config(image, req.auto_disk_config)
         key_pair = await self._key_pair(context, req.key_name)
         await self._check_zone(req.availability_zone, req.forced_host)
@@ -527,7 +383,7 @@ class ServersCreateAPI:
         security_groups = sorted(set(req.security_groups or [])) or ["default"]
         await self._check_security_groups(context, security_groups)
         await self._check_networks(context, req)
-        numa_topology, pci_requests = flavor_image_constraints(flavor, image, self.conf)
+        numa_topology, pci_requests = boot_image.flavor_image_constraints(flavor, image, self.conf)
         await self._check_kernel_and_ramdisk(context, properties)
 
         root_device_name = block_device.prepend_dev(properties.get("root_device_name"))
@@ -549,7 +405,7 @@ class ServersCreateAPI:
                 "from volume")
 
         await self._check_metadata_and_files(context, req.metadata, req.injected_files)
-        check_requested_image(image, flavor, root_bdm)
+        boot_image.check_requested_image(image, flavor, root_bdm)
         if flavor.root_gb == 0 and not volume_backed:
             if not policy.authorize(context, ZERO_DISK_FLAVOR, fatal=False):
                 raise exception.BootFromVolumeRequiredForZeroDiskFlavor()
@@ -559,10 +415,10 @@ class ServersCreateAPI:
             min_count=req.min_count, max_count=req.max_count)
         group = await self._instance_group(context, req.scheduler_hints, max_count)
 
-        reservation_id = generate_uid("r")
+        reservation_id = instance_names.generate_uid("r")
         password = req.admin_password
         if password is None:
-            password = generate_password(int(option(self.conf, "password_length", 12)))
+            password = instance_names.generate_password(int(option(self.conf, "password_length", 12)))
         instances = []
         specs = []
         for index in range(max_count):
@@ -587,7 +443,7 @@ class ServersCreateAPI:
     def _auto_disk_config(image: dict[str, Any] | None, requested: bool | None) -> bool:
         """``OS-DCF:diskConfig``: the request's, else the image's; an image may forbid
         AUTO (``auto_disk_config=disabled``)."""
-        value = str(image_meta(image).properties.get("auto_disk_config", "")).lower() \
+        value = str(boot_image.image_meta(image).properties.get("auto_disk_config", "")).lower() \
             if image else ""
         if value == "disabled":
             if requested:
@@ -609,7 +465,7 @@ class ServersCreateAPI:
                       root_device_name: str | None, image: dict[str, Any] | None
                       ) -> Instance:
         instance_uuid = str(uuid_lib.uuid4())
-        system_metadata = system_metadata_from_image(image)
+        system_metadata = boot_image.system_metadata_from_image(image)
         system_metadata.setdefault("image_base_image_ref", image_ref)
         system_metadata["owner_user_name"] = context.user_name
         system_metadata["owner_project_name"] = context.project_name
@@ -634,7 +490,7 @@ class ServersCreateAPI:
             security_groups=list(security_groups), trusted_certs=req.trusted_certs,
             numa_topology=numa_topology, pci_requests=list(pci_requests) or None,
             network_info=[])
-        populate_names(instance, count, index)
+        instance_names.populate_names(instance, count, index)
         return instance
 
     def _request_spec(self, context, req: CreateRequest, flavor: Flavor, image, instance,
@@ -669,7 +525,7 @@ class ServersCreateAPI:
             build_requests_db.create(conn, BuildRequest(
                 instance_uuid=instance.uuid, project_id=instance.project_id,
                 instance=instance, tags=list(instance.tags),
-                block_device_mappings=[bdm_primitive(b, instance.uuid)["nova_object.data"]
+                block_device_mappings=[block_device.bdm_primitive(b, instance.uuid)["nova_object.data"]
                                        for b in bdms]))
             instance_mappings_db.create(conn, instance_uuid=instance.uuid,
                                         project_id=instance.project_id,
@@ -691,7 +547,7 @@ class ServersCreateAPI:
             request_specs=[s.to_primitive() for s in specs], image=image or {},
             admin_password=password, injected_files=[list(f) for f in req.injected_files],
             requested_networks=networks,
-            block_device_mapping=bdm_list_primitive(bdms, instances[0].uuid),
+            block_device_mapping=block_device.bdm_list_primitive(bdms, instances[0].uuid),
             tags=self._tags_primitive(instances[0]))
 
     @staticmethod
@@ -705,7 +561,7 @@ class ServersCreateAPI:
         primitive = instance.to_primitive()
         data = {"instance_uuid": instance.uuid, "project_id": instance.project_id,
                 "instance": primitive,
-                "block_device_mappings": bdm_list_primitive(bdms, instance.uuid),
+                "block_device_mappings": block_device.bdm_list_primitive(bdms, instance.uuid),
                 "tags": primitive["nova_object.data"]["tags"]}
         return {"nova_object.name": "BuildRequest", "nova_object.namespace": "nova",
                 "nova_object.version": "1.3", "nova_object.data": data,

@@ -398,6 +398,13 @@ class FieldsTest(Base):
         await self.refused({"availability_zone": "a:b:c:d"},
                            text="Unable to parse availability_zone")
 
+    async def test_default_schedule_zone(self):
+        self.api.conf.set_override("default_schedule_zone", "us-west")
+        _, instance = await self.created({})
+        self.assertEqual("us-west", instance["availability_zone"])
+        self.api.conf.set_override("default_schedule_zone", "gone")
+        await self.refused({}, text="The requested availability zone is not available")
+
     async def test_forced_host_by_admin(self):
         await self.refused({"availability_zone": "nova:compute-1"}, code=403,
                            text="os_compute_api:servers:create:forced_host")
