@@ -57,8 +57,6 @@ def option(conf: Any, name: str, default: Any, group: str | None = None) -> Any:
 
 
 @dataclasses.dataclass
-
-
 class CreateRequest:
     """One ``POST /servers`` as the REST layer parsed it (Nova's ``create`` kwargs)."""
 
@@ -106,8 +104,6 @@ class CreateRequest:
 
 
 @dataclasses.dataclass
-
-
 class Created:
     """What the REST layer answers with."""
 
