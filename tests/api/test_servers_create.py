@@ -516,6 +516,16 @@ class MicroversionTest(Base):
                          (request["nova_object.data"]["port_id"],
                           request["nova_object.data"]["network_id"]))
 
+    async def test_several_networks_without_a_choice(self):
+        own = (await self.api.networks._call(
+            _ctx(), "POST", "/networks", body={"network": {"name": "own"}}))["network"]
+        await self.api.networks._call(_ctx(), "POST", "/subnets", body={"subnet": {
+            "network_id": own["id"], "cidr": "192.168.77.0/29", "ip_version": 4}})
+        for server, microversion in (({}, "2.1"), ({"networks": "auto"}, "2.37")):
+            await self.refused(server, microversion, code=409,
+                               text="More than one possible network found.")
+        await self.api.create({"networks": [{"uuid": own["id"]}]})
+
     async def test_network_without_subnet(self):
         network = await self.api.networks._call(
             _ctx(), "POST", "/networks", body={"network": {"name": "bare"}})

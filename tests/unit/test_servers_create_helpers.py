@@ -117,3 +117,34 @@ class BootImageTest(unittest.SynchronousTestCase):
                              os_distro="cirros", disk_format="raw",
                              block_device_mapping="[]", status="active")))
         self.assertEqual({}, boot_image.system_metadata_from_image(None))
+
+
+class _NoNetworks:
+    """A network service with no network for the project and no auto-allocation."""
+
+    async def get_available_networks(self, context, network_ids=None):
+        return []
+
+    async def get_extensions(self, context):
+        return [{"alias": "binding"}]
+
+
+class AutoAllocateTest(unittest.TestCase):
+
+    async def test_auto_without_networks_or_auto_allocation(self):
+        from nova_tx.compute.servers_create import CreateRequest, ServersCreateAPI
+        from nova_tx.context import RequestContext
+        from nova_tx.objects.request_spec import NetworkRequest
+
+        api = ServersCreateAPI(None, None, None, images=None, networks=_NoNetworks(),
+                               server_groups=None)
+        context = RequestContext(user_id="u", project_id="p")
+        auto = CreateRequest(flavor_id="1", image_ref="i", display_name="s",
+                             requested_networks=[NetworkRequest(network_id="auto")])
+        with self.assertRaises(exception.UnableToAutoAllocateNetwork) as caught:
+            await api._check_networks(context, auto)
+        self.assertEqual("Unable to automatically allocate a network for project p",
+                         caught.exception.format_message())
+        # Without networks asked for (before 2.37) a server may have none.
+        await api._check_networks(context, CreateRequest(flavor_id="1", image_ref="i",
+                                                         display_name="s"))
