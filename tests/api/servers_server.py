@@ -78,6 +78,8 @@ class ServersServer(ResourceServer):
             self.flavor = flavors.create(conn, Flavor(
                 flavorid="1", name="m1.tiny", memory_mb=512, vcpus=1, root_gb=1,
                 extra_specs={}))
+        self.cells = {"cell1": (self.cell, self.cell_engine)}
+        self._testcase = testcase
         self._start_pool(testcase)
         router = self._serve(testcase, {"api_db": self.pool})
         self.components = router.app.components
@@ -99,17 +101,28 @@ class ServersServer(ResourceServer):
         values.update(fields)
         return Instance(**values)
 
-    def add_instance(self, **fields) -> Instance:
-        """An instance in the cell, mapped there."""
+    def add_cell(self, name: str) -> None:
+        """Another cell database, mapped in the API database."""
+        url = fresh_database_url(self._testcase, "sqlite")
+        engine = engine_for(self._testcase, url)
+        migration.db_sync(engine, "main")
+        with self.engine.begin() as conn:
+            mapping = cell_mappings.create(conn, transport_url="none:///",
+                                           database_connection=url, name=name)
+        self.cells[name] = (mapping, engine)
+
+    def add_instance(self, *, cell: str = "cell1", **fields) -> Instance:
+        """An instance in a cell (the first unless named), mapped there."""
         instance = self.instance(**fields)
-        with self.cell_engine.begin() as conn:
+        mapping, engine = self.cells[cell]
+        with engine.begin() as conn:
             made = instances.create(conn, instance)
             if "updated_at" in fields:
                 instances.update(conn, made.uuid, {"updated_at": fields["updated_at"]})
         with self.engine.begin() as conn:
             instance_mappings.create(conn, instance_uuid=made.uuid,
                                      project_id=made.project_id, user_id=made.user_id,
-                                     cell_mapping=self.cell)
+                                     cell_mapping=mapping)
         return made
 
     def add_build_request(self, **fields) -> Instance:

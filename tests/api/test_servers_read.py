@@ -316,6 +316,32 @@ class ServersListTest(unittest.TestCase):
                                                     token=DEMO))
         await self.ids("?sort_key=display_name&sort_dir=up", code=400)
 
+    async def test_lists_merge_the_cells_in_order_and_page_across_them(self):
+        self.api.add_cell("cell2")
+        made = {}
+        for i, (name, cell) in enumerate((("a", "cell1"), ("b", "cell2"), ("c", "cell1"),
+                                          ("d", "cell2"), ("e", "cell2"))):
+            made[name] = self.seed(name, cell=cell,
+                                   created_at=T0 + datetime.timedelta(seconds=i))
+        newest_first = [made[n] for n in "edcba"]
+        self.assertEqual(newest_first, await self.ids())
+        self.assertEqual([made[n] for n in "abcde"],
+                         await self.ids("?sort_key=display_name&sort_dir=asc"))
+        pages, marker = [], None
+        while True:
+            page = await self.ids("?limit=2" + (f"&marker={marker}" if marker else ""))
+            if not page:
+                break
+            pages.extend(page)
+            marker = page[-1]
+        self.assertEqual(newest_first, pages)
+        self.assertEqual([made["b"]], await self.ids("?name=^b$"))
+        reply = await self.api.request("GET", f"/v2.1/servers/{made['d']}", token=DEMO)
+        self.assertEqual("d", reply.json["server"]["name"])
+        self.assertEqual(204, (await self.api.request(
+            "DELETE", f"/v2.1/servers/{made['d']}", token=DEMO)).code)
+        self.assertEqual([made[n] for n in "ecba"], await self.ids())
+
     async def test_paging_goes_from_build_requests_into_the_cell(self):
         in_cell = self.seed("cell")
         building = self.api.add_build_request(display_name="br").uuid
