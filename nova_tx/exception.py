@@ -856,6 +856,10 @@ class ComputeServiceInUse(NovaException):
     msg_fmt = "Compute service of %(host)s is still in use."
 
 
+class ServiceNotUnique(Invalid):
+    msg_fmt = "More than one possible service found."
+
+
 class ResourceProviderNotFound(NotFound):
     msg_fmt = "No such resource provider %(name_or_uuid)s."
 

@@ -124,13 +124,25 @@ class HostAPI:
         return await self.api_db.do(thd)
 
     async def service_get_by_id(self, service_id: int) -> InCell[Service]:
-        """The first service with this id in any cell; ServiceNotFound."""
+        """The service with this id; ServiceNotFound, or ServiceNotUnique when
+        several cells have one (ids are per cell; Nova refuses to guess)."""
         def thd(api_conn):
-            try:
-                return self._first(api_conn, services.get, service_id,
-                                   missing=exception.ServiceNotFound)
-            except exception.ServiceNotFound:
-                raise exception.ServiceNotFound(service_id=service_id) from None
+            found = None
+            for cell in self._cell_list(api_conn):
+                try:
+                    service = self._read(cell, services.get, service_id)
+                except exception.ServiceNotFound:
+                    continue
+                except sa.exc.SQLAlchemyError as e:
+                    LOG.warning("Cell %s did not answer; it is left out: %s",
+                                cell.identity, e)
+                    continue
+                if found is not None:
+                    raise exception.ServiceNotUnique()
+                found = InCell(cell.uuid, service)
+            if found is None:
+                raise exception.ServiceNotFound(service_id=service_id)
+            return found
         return await self.api_db.do(thd)
 
     async def service_get_by_uuid(self, service_uuid: str) -> InCell[Service]:

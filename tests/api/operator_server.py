@@ -63,6 +63,20 @@ class OperatorServer(QuotaServer):
                                rpc_transport=self.transport, image_api=self.images)
         self.cell_uuid = self._cell_uuid()
 
+    def add_cell(self, testcase, name: str = "cell2"):
+        """A second cell with its own database; returns (cell uuid, its Engine)."""
+        from nova_tx.db import migration
+        from nova_tx.db.api import cell_mappings
+        from tests.db.fixtures import engine_for, fresh_database_url
+
+        url = fresh_database_url(testcase, "sqlite")
+        engine = engine_for(testcase, url)
+        migration.db_sync(engine, "main")
+        with self.engine.begin() as conn:
+            cell = cell_mappings.create(conn, transport_url="none:///",
+                                        database_connection=url, name=name)
+        return cell.uuid, engine
+
     def _cell_uuid(self) -> str:
         with self.engine.connect() as conn:
             return conn.exec_driver_sql("SELECT uuid FROM cell_mappings").scalar()

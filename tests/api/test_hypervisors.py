@@ -114,6 +114,10 @@ class ListTest(HypervisorsTestCase):
                                     ("?unknown=1", "2.53"), ("?with_servers=maybe", "2.53")):
             reply = await self.call(PATH + query, microversion=microversion)
             self.assertEqual(400, reply.code, (query, microversion, reply.raw))
+        # A limit of 0 is no limit, as in Nova.
+        body = await self.get(PATH + "?limit=0", "2.33")
+        self.assertEqual(3, len(body["hypervisors"]))
+        self.assertNotIn("hypervisors_links", body)
         reply = await self.call(PATH + "?marker=999", microversion="2.33")
         self.assertEqual("marker [999] not found", reply.json["badRequest"]["message"])
 

@@ -301,6 +301,29 @@ class DeleteTest(ServicesTestCase):
         self.assertEqual(204, reply.code, reply.raw)
 
 
+class TwoCellsTest(ServicesTestCase):
+
+    async def test_integer_ids_clash_across_cells(self):
+        ids = self.api.add_compute("host1")
+        _cell, engine = self.api.add_cell(self)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO services (uuid, host, \"binary\", topic, report_count, "
+                "disabled, forced_down, version, deleted, created_at) VALUES "
+                "('7f1a6a59-5d58-4b2b-9b38-7c6d3a1c0a01', 'host9', 'nova-compute', "
+                "'compute', 0, 0, 0, 64, 0, CURRENT_TIMESTAMP)")
+        listed = await self.services(microversion="2.53")
+        self.assertEqual(["host1", "host9"], [s["host"] for s in listed])
+        reply = await self.call("DELETE", f"{PATH}/{ids['service_id']}")
+        self.assertEqual({"badRequest": {"code": 400, "message": (
+            f"Service id {ids['service_id']} refers to multiple services.")}}, reply.json)
+        # By uuid (2.53) there is no doubt.
+        reply = await self.call("DELETE", f"{PATH}/7f1a6a59-5d58-4b2b-9b38-7c6d3a1c0a01",
+                                microversion="2.53")
+        self.assertEqual(204, reply.code, reply.raw)
+        self.assertEqual(["host1"], [s["host"] for s in await self.services()])
+
+
 class NotificationTest(ServicesTestCase):
 
     async def test_service_update_payload(self):

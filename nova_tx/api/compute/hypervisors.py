@@ -152,6 +152,8 @@ async def _list(req, *, detail: bool, paged: bool) -> dict:
     limit = marker = None
     if paged:
         limit, marker = pagination.get_limit_and_marker(req)
+        # As Nova's query: a limit of 0 is no limit.
+        limit = limit or None
     links = paged
     if pattern is not None:
         if "limit" in req.query or marker:

@@ -206,5 +206,8 @@ async def delete(req, service_id):
             found = await host_api.service_get_by_id(numeric)
     except exception.ServiceNotFound:
         raise exception.NotFound("Service %s not found." % service_id) from None
+    except exception.ServiceNotUnique:
+        raise exception.Invalid("Service id %s refers to multiple services." % service_id
+                                ) from None
     await service_ops.delete_service(req.context, host_api, _operator.aggregate_api(req),
                                      _operator.placement_client(req), found)
