@@ -113,14 +113,34 @@ class HostAPI:
 
     async def service_get_all(self, *, host: str | None = None,
                               binary: str | None = None) -> list[InCell[Service]]:
-        """Every live service but the API's, cell by cell."""
+        """Every live service but the API's, cell by cell (cells that do not answer
+        are left out)."""
+        found, _down = await self.service_get_all_with_down_cells(host=host, binary=binary)
+        return found
+
+    async def service_get_all_with_down_cells(
+            self, *, host: str | None = None, binary: str | None = None
+    ) -> tuple[list[InCell[Service]], list[InCell[str]]]:
+        """(services of the cells that answered, the mapped compute hosts of the cells
+        that did not): what 2.69's partial service views are made of."""
         def thd(api_conn):
             found = []
-            for cell_uuid, rows in self._gather(api_conn, services.get_all, host=host,
-                                                binary=binary):
-                found.extend(InCell(cell_uuid, s) for s in rows
+            results = self.cells.gather(api_conn, services.get_all, host=host,
+                                        binary=binary, include_cell0=False)
+            down = []
+            for cell in self._cell_list(api_conn):
+                if cell.uuid not in results:
+                    LOG.warning("Cell %s is not responding and hence only partial results "
+                                "are available from this cell.", cell.identity)
+                    down.extend(InCell(cell.uuid, mapping.host) for mapping in
+                                host_mappings.get_by_cell_id(api_conn, cell.id)
+                                if host is None or mapping.host == host)
+                    continue
+                found.extend(InCell(cell.uuid, s) for s in results[cell.uuid]
                              if s.binary not in API_BINARIES)
-            return found
+            if binary not in (None, "nova-compute"):
+                down = []
+            return found, down
         return await self.api_db.do(thd)
 
     async def service_get_by_id(self, service_id: int) -> InCell[Service]:

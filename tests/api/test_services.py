@@ -324,6 +324,31 @@ class TwoCellsTest(ServicesTestCase):
         self.assertEqual(["host1"], [s["host"] for s in await self.services()])
 
 
+class DownCellTest(ServicesTestCase):
+
+    async def test_partial_views_from_269(self):
+        from nova_tx.db.api import cell_mappings, host_mappings
+
+        self.api.add_compute("up1")
+        with self.api.engine.begin() as conn:
+            down = cell_mappings.create(
+                conn, transport_url="none:///", name="down",
+                database_connection="sqlite:////nonexistent/dir/cell.db")
+            for host in ("host1", "host2"):
+                host_mappings.create(conn, host, down)
+        self.assertEqual(["up1"], [s["host"] for s in await self.services(
+            microversion="2.68")])
+        listed = await self.services(microversion="2.69")
+        self.assertEqual(sample("os-services", "v2.69", "services-list-get-resp.json")
+                         ["services"], listed[1:])
+        self.assertEqual("up1", listed[0]["host"])
+        self.assertEqual([{"binary": "nova-compute", "host": "host2", "status": "UNKNOWN"}],
+                         await self.services("?host=host2", microversion="2.69"))
+        self.assertEqual([], [s for s in await self.services(
+            "?binary=nova-scheduler", microversion="2.69")])
+        self.flushLoggedErrors()
+
+
 class NotificationTest(ServicesTestCase):
 
     async def test_service_update_payload(self):

@@ -8,6 +8,9 @@ Microversions:
 - 2.11: ``forced_down`` in the list, and ``PUT /os-services/force-down``.
 - 2.53: services are named by uuid: ``id`` is the uuid, ``PUT /os-services/{uuid}``
   with ``status``, ``disabled_reason`` and ``forced_down``, delete by uuid.
+- 2.69: the compute hosts of a cell that does not answer are listed as
+  ``{"binary": "nova-compute", "host": ..., "status": "UNKNOWN"}`` (from their host
+  mappings); before, they are left out.
 - 2.75: unknown query parameters of the list are refused.
 
 Only nova-compute services can be updated. ``state`` is the servicegroup's up/down
@@ -68,12 +71,17 @@ async def index(req):
     _authorize(req, "list")
     host = (req.query.get("host") or [""])[-1] or None
     binary = (req.query.get("binary") or [""])[-1] or None
-    found = await _operator.host_api(req).service_get_all(host=host, binary=binary)
+    found, down = await _operator.host_api(req).service_get_all_with_down_cells(
+        host=host, binary=binary)
     services = [f.item for f in found]
     zones = await _zones(req, services)
     forced_down = req.supports("2.11")
-    return {"services": [_detail(req, s, zones, forced_down=forced_down)
-                         for s in services]}
+    views = [_detail(req, s, zones, forced_down=forced_down) for s in services]
+    if req.supports("2.69"):
+        # A cell that does not answer: its compute hosts, from their host mappings.
+        views += [{"binary": "nova-compute", "host": d.item, "status": "UNKNOWN"}
+                  for d in down]
+    return {"services": views}
 
 
 # -- update before 2.53: PUT /os-services/<action> ---------------------------------------
