@@ -41,15 +41,26 @@ class ServersServer(QuotaServer):
 
     RESOURCES = QUOTA_RESOURCES + [servers_create.routes, server_groups.routes]
     TABLES = TABLES
+    #: The API database's engine: sqlite, postgresql or mysql (tests/db/fixtures.py).
+    backend = "sqlite"
+
+    def _api_database(self, testcase) -> None:
+        from nova_tx.db import migration
+        from tests.db.fixtures import engine_for, fresh_database_url
+
+        self.engine = engine_for(testcase, fresh_database_url(testcase, self.backend))
+        migration.db_sync(self.engine, "api")
 
     @classmethod
     async def start(cls, testcase, *, conf_overrides: dict | None = None,
-                    **kwargs) -> ServersServer:
+                    backend: str = "sqlite", **kwargs) -> ServersServer:
         images = ImageServer(testcase)
         await images.start()
         networks = NetworkServer(testcase)
         await networks.start()
-        server = cls(testcase, **kwargs)
+        kind = cls if backend == "sqlite" else type(
+            f"{cls.__name__}_{backend}", (cls,), {"backend": backend})
+        server = kind(testcase, **kwargs)
         conf = server.conf
         for module in (embedded_services, glance, neutron):
             module.register_opts(conf)

@@ -742,3 +742,37 @@ class LegacyV2Test(Base):
             reply.json["server"]["id"])["display_name"])
 
 
+class EveryDatabaseTest(unittest.TestCase):
+    """The records of a multi-create with mappings, tags and a server group, on each
+    database engine of the API database."""
+
+    async def check(self, backend: str):
+        api = await ServersServer.start(self, backend=backend)
+        group = await api.request("POST", "/v2.1/os-server-groups", token=USER,
+                                  body={"server_group": {"name": "g",
+                                                         "policies": ["anti-affinity"]}})
+        self.assertEqual(200, group.code, group.raw)
+        reply = await api.create(
+            {"min_count": 2, "max_count": 2, "flavorRef": "2", "networks": "none",
+             "tags": ["a", "b"], "metadata": {"k": "\u00e9" * 200},
+             "block_device_mapping_v2": [image_root()]},
+            microversion="2.52", hints={"group": group.json["server_group"]["id"]})
+        server = reply.json["server"]
+        rows = api.rows("build_requests")
+        self.assertEqual(2, len(rows))
+        self.assertEqual({"\u00e9" * 200}, {api.build_request(r["instance_uuid"])[
+            "metadata"]["k"] for r in rows})
+        self.assertEqual(2, len(api.rows("request_specs")))
+        self.assertEqual(2, len(api.rows("instance_mappings")))
+        self.assertEqual({r["instance_uuid"] for r in rows},
+                         {m["instance_uuid"] for m in api.rows("instance_group_member")})
+        self.assertIn(server["id"], {r["instance_uuid"] for r in rows})
+
+    async def test_sqlite(self):
+        await self.check("sqlite")
+
+    async def test_postgresql(self):
+        await self.check("postgresql")
+
+    async def test_mysql(self):
+        await self.check("mysql")
