@@ -44,9 +44,28 @@ def sanitize_hostname(hostname: str, default_name: str | None = None) -> str:
     return hostname
 
 
-def populate_names(instance: Instance, num_instances: int, index: int) -> None:
+#: The display names of a multiple create: Nova's ``name-1``, ``name-2`` ...
+DEFAULT_MULTI_INSTANCE_TEMPLATE = "%(name)s-%(count)d"
+
+
+def multi_instance_display_name(template: str | None, name: str, index: int,
+                                uuid: str) -> str:
+    """One display name of a multiple create from ``[DEFAULT]
+    multi_instance_display_name_template`` (``%(name)s``, ``%(count)d`` from 1,
+    ``%(uuid)s``); a template that does not format falls back to Nova's default."""
+    values = {"name": name, "count": index + 1, "uuid": uuid}
+    try:
+        return (template or DEFAULT_MULTI_INSTANCE_TEMPLATE) % values
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_MULTI_INSTANCE_TEMPLATE % values
+
+
+def populate_names(instance: Instance, num_instances: int, index: int,
+                   template: str | None = None) -> None:
     """Display name and hostname of one of ``num_instances`` (Nova's
-    ``_populate_instance_names``): ``name-1``, ``name-2`` ... when several."""
+    ``_populate_instance_names``): ``name-1``, ``name-2`` ... when several, the
+    hostnames likewise (``name-1`` sanitised), ``Server-<uuid>`` when the name leaves
+    nothing of a hostname; a requested hostname (2.90) is kept."""
     if not instance.hostname:
         hostname = sanitize_hostname(instance.display_name or "")
         if not hostname:
@@ -55,4 +74,5 @@ def populate_names(instance: Instance, num_instances: int, index: int) -> None:
             hostname = "%s-%d" % (hostname, index + 1)
         instance.hostname = hostname
     if num_instances > 1:
-        instance.display_name = "%s-%d" % (instance.display_name, index + 1)
+        instance.display_name = multi_instance_display_name(
+            template, instance.display_name or "", index, instance.uuid)

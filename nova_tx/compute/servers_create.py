@@ -486,7 +486,9 @@ class ServersCreateAPI:
             security_groups=list(security_groups), trusted_certs=req.trusted_certs,
             numa_topology=numa_topology, pci_requests=list(pci_requests) or None,
             network_info=[])
-        instance_names.populate_names(instance, count, index)
+        instance_names.populate_names(
+            instance, count, index,
+            option(self.conf, "multi_instance_display_name_template", None))
         return instance
 
     def _request_spec(self, context, req: CreateRequest, flavor: Flavor, image, instance,

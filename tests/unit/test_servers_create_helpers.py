@@ -40,6 +40,15 @@ class NamesTest(unittest.SynchronousTestCase):
     def test_reservation_id(self):
         self.assertRegex(instance_names.generate_uid("r"), r"^r-[0-9a-z]{8}$")
 
+    def test_multi_instance_template(self):
+        name = instance_names.multi_instance_display_name
+        self.assertEqual("web-2", name(None, "web", 1, "u"))
+        self.assertEqual("web #3 (u)", name("%(name)s #%(count)d (%(uuid)s)", "web", 2, "u"))
+        self.assertEqual("web-1", name("%(nope)s", "web", 0, "u"))
+        instance = Instance(uuid="u9", display_name="db")
+        instance_names.populate_names(instance, 2, 1, "%(name)s.%(count)d")
+        self.assertEqual(("db.2", "db-2"), (instance.display_name, instance.hostname))
+
     def test_populate_names(self):
         one = Instance(uuid="u1", display_name="web")
         instance_names.populate_names(one, 1, 0)
