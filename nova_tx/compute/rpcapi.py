@@ -24,9 +24,14 @@ class ComputeAPI:
         self.client = RPCClient(transport, Target(topic=RPC_TOPIC, version=self.VERSION),
                                 conf=conf, reactor=reactor, timeout=timeout)
 
-    def get_host_uptime(self, ctxt: Any, host: str) -> defer.Deferred:
-        """The ``uptime`` line of ``host`` (Nova's ``get_host_uptime``, 5.0)."""
-        return self.client.prepare(server=host, version="5.0").call(ctxt, "get_host_uptime")
+    def get_host_uptime(self, ctxt: Any, host: str, *,
+                        timeout: float | None = None) -> defer.Deferred:
+        """The ``uptime`` line of ``host`` (Nova's ``get_host_uptime``, 5.0);
+        ``timeout`` None is ``[DEFAULT] rpc_response_timeout``."""
+        prepared = self.client.prepare(server=host, version="5.0")
+        if timeout is not None:
+            prepared = prepared.prepare(timeout=timeout)
+        return prepared.call(ctxt, "get_host_uptime")
 
     def cache_images(self, ctxt: Any, host: str, image_ids: list[str]) -> defer.Deferred:
         """Ask ``host`` to fetch ``image_ids`` into its image cache (Nova 5.4); sent and

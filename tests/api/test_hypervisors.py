@@ -93,6 +93,16 @@ class ListTest(HypervisorsTestCase):
         self.assertEqual([UPTIME, None], [h["uptime"] for h in body["hypervisors"]])
         self.assertEqual(["up", "down"], [h["state"] for h in body["hypervisors"]])
 
+    async def test_detail_288_silent_compute(self):
+        """A compute that is up but does not answer: uptime null within the timeout."""
+        self.api.conf.set_override("rpc_response_timeout", 1)
+        self.api.add_compute("mute")
+        self.api.add_compute("talks")
+        await self.serve_compute("talks")
+        body = await self.get(PATH + "/detail", "2.88")
+        self.assertEqual({"mute": None, "talks": UPTIME},
+                         {h["hypervisor_hostname"]: h["uptime"] for h in body["hypervisors"]})
+
     async def test_paging(self):
         nodes = [self.api.add_compute(f"host{i}") for i in range(3)]
         await self.get(PATH + "?limit=1", "2.32")  # ignored before 2.33

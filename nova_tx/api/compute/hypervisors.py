@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from oslo_utils import strutils, uuidutils
+from twisted.internet import defer
 
 from nova_tx import exception, log, policy
 from nova_tx.api import validation
@@ -67,14 +68,27 @@ def _cpu_info(req, node: ComputeNode) -> Any:
         return {}
 
 
+#: How long 2.88's ``uptime`` field waits for a compute (seconds, at most
+#: ``rpc_response_timeout``): it is informational, and a list waits for its slowest.
+DETAIL_UPTIME_TIMEOUT = 10.0
+
+
+def _detail_uptime_timeout(req) -> float:
+    try:
+        return min(float(req.conf.rpc_response_timeout), DETAIL_UPTIME_TIMEOUT)
+    except Exception:  # the option not registered (tests)
+        return DETAIL_UPTIME_TIMEOUT
+
+
 async def _uptime_or_none(req, node: ComputeNode, service: Service) -> str | None:
     """2.88's ``uptime`` field: None when the service is down or the driver cannot
-    tell, and (unlike Nova, which answers 500) when the compute does not answer in
-    time: one slow compute should not make the whole list fail."""
+    tell, and (unlike Nova, which answers 500) when the compute does not answer
+    within ``DETAIL_UPTIME_TIMEOUT``: one slow compute should not fail the list."""
     if not _operator.host_api(req).service_is_up(service):
         return None
     try:
-        return await _operator.compute_rpcapi(req).get_host_uptime(req.context, node.host)
+        return await _operator.compute_rpcapi(req).get_host_uptime(
+            req.context, node.host, timeout=_detail_uptime_timeout(req))
     except NotImplementedError:
         return None
     except MessagingTimeout:
@@ -168,11 +182,18 @@ async def _list(req, *, detail: bool, paged: bool) -> dict:
                 limit=limit, marker=marker, uuid_marker=req.supports("2.53"))
         except exception.MarkerNotFound:
             raise exception.Invalid("marker [%s] not found" % marker) from None
-    views = []
-    for node, service in await _with_services(req, nodes):
+    async def view(node: InCell[ComputeNode], service: Service) -> dict[str, Any]:
         servers = await _servers_of(req, node) if with_servers else None
-        views.append(await _view(req, node.item, service, detail=detail, servers=servers,
-                                 with_servers=bool(with_servers)))
+        return await _view(req, node.item, service, detail=detail, servers=servers,
+                           with_servers=bool(with_servers))
+
+    # Concurrently: from 2.88 each detail asks its compute for its uptime.
+    try:
+        views = await defer.gatherResults(
+            [defer.Deferred.fromCoroutine(view(node, service))
+             for node, service in await _with_services(req, nodes)], consumeErrors=True)
+    except defer.FirstError as e:
+        e.subFailure.raiseException()
     body: dict[str, Any] = {"hypervisors": views}
     if links:
         collection = "os-hypervisors/detail" if detail else "os-hypervisors"
