@@ -429,8 +429,13 @@ class ServersCreateAPI:
             specs.append(spec)
         await self.db.do(self._record, instances, specs, bdms)
         if group is not None:
-            await self.server_groups.add_members(
-                context, group.uuid, [i.uuid for i in instances], check_quota=False)
+            try:
+                await self.server_groups.add_members(
+                    context, group.uuid, [i.uuid for i in instances], check_quota=False)
+            except BaseException:
+                # As Nova's _provision_instances: what was recorded goes again.
+                await self.db.do(self._forget, [i.uuid for i in instances], group.uuid)
+                raise
         await self._cast(context, instances, specs, image, password, req, bdms)
         return Created(instances=instances, reservation_id=reservation_id,
                        admin_password=password)
@@ -528,6 +533,23 @@ class ServersCreateAPI:
             instance_mappings_db.create(conn, instance_uuid=instance.uuid,
                                         project_id=instance.project_id,
                                         user_id=instance.user_id)
+
+    @staticmethod
+    def _forget(conn: sa.Connection, instance_uuids: list[str], group_uuid: str) -> None:
+        for instance_uuid in instance_uuids:
+            request_specs_db.destroy_bulk(conn, [instance_uuid])
+            try:
+                build_requests_db.destroy(conn, instance_uuid)
+            except exception.BuildRequestNotFound:
+                pass
+            try:
+                instance_mappings_db.destroy(conn, instance_uuid)
+            except exception.InstanceMappingNotFound:
+                pass
+        try:
+            instance_groups_db.remove_members(conn, group_uuid, instance_uuids)
+        except exception.InstanceGroupNotFound:
+            pass
 
     async def _cast(self, context, instances: list[Instance], specs: list[rs.RequestSpec],
                     image: dict[str, Any] | None, password: str, req: CreateRequest,

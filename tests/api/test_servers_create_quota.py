@@ -127,3 +127,20 @@ class QuotaTest(unittest.TestCase):
         await self.refused(api, {}, "Quota exceeded, too many servers in group",
                            hints={"group": group})
 
+    async def test_group_membership_failure_forgets_the_records(self):
+        from nova_tx import exception
+        from nova_tx.compute.server_groups import ServerGroupAPI
+
+        api = await self.server()
+        reply = await api.request("POST", "/v2.1/os-server-groups", token=USER,
+                                  body={"server_group": {"name": "g",
+                                                         "policies": ["affinity"]}})
+        group = reply.json["server_group"]["id"]
+
+        async def raced(*args, **kwargs):
+            # Another request filled the group between the check and the join.
+            raise exception.ServerGroupMembersLimitExceeded()
+
+        self.patch(ServerGroupAPI, "add_members", raced)
+        await self.refused(api, {"max_count": 2}, "Quota exceeded, too many servers in group",
+                           hints={"group": group})
