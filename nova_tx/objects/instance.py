@@ -5,7 +5,8 @@ The row's columns are plain fields; what Nova keeps beside the row is here too, 
 loaded only when a query is asked for it (``expected_attrs``, as Nova's):
 
 - ``instance_extra``: ``flavor`` (and ``old_flavor``/``new_flavor`` during a resize),
-  ``numa_topology``, ``pci_requests``, ``trusted_certs``;
+  ``numa_topology``, ``pci_requests``, ``trusted_certs``, ``keypairs`` (the key pair
+  the server was built with, for the metadata service);
 - ``instance_metadata`` and ``instance_system_metadata``: ``metadata`` and
   ``system_metadata`` (dicts of strings);
 - ``instance_info_caches``: ``network_info`` (Nova's network model as JSON lists);
@@ -27,6 +28,7 @@ from typing import Any
 
 from nova_tx.objects import numa
 from nova_tx.objects.flavor import Flavor
+from nova_tx.objects.keypair import KeyPair
 
 NAMESPACE = "nova"
 
@@ -40,6 +42,8 @@ VERSIONS = {
     "Tag": "1.1",
     "TrustedCerts": "1.0",
     "InstanceFault": "1.2",
+    "KeyPairList": "1.3",
+    "KeyPair": "1.4",
 }
 
 #: Columns of ``instances`` that are fields of the same name.
@@ -59,7 +63,7 @@ DATETIME_FIELDS = ("launched_at", "terminated_at", "created_at", "updated_at", "
 BOOLEAN_FIELDS = ("locked", "auto_disk_config", "shutdown_terminate", "disable_terminate",
                   "cleaned", "hidden", "deleted")
 #: The joined parts a query may be asked for, as Nova names them in ``expected_attrs``.
-EXTRA_ATTRS = ("flavor", "numa_topology", "pci_requests", "trusted_certs")
+EXTRA_ATTRS = ("flavor", "numa_topology", "pci_requests", "trusted_certs", "keypairs")
 JOINED_ATTRS = ("metadata", "system_metadata", "info_cache", "security_groups", "tags",
                 "fault") + EXTRA_ATTRS
 #: Fields Nova declares non-nullable: a primitive leaves them out when they are None.
@@ -203,6 +207,8 @@ class Instance:
     trusted_certs: list[str] | None = None
     numa_topology: numa.InstanceNUMATopology | None = None
     pci_requests: list[numa.InstancePCIRequest] | None = None
+    #: The key pairs the server was built with (Nova keeps them in instance_extra).
+    keypairs: list[KeyPair] | None = None
     #: The info cache: Nova's network model (a list of VIF dicts), None when unknown.
     network_info: list[dict[str, Any]] | None = None
     fault: InstanceFault | None = None
@@ -257,6 +263,8 @@ class Instance:
             "instance_uuid": self.uuid,
             "network_info": json.dumps(self.network_info or [])})
         data["fault"] = None if self.fault is None else self.fault.to_primitive()
+        if self.keypairs is not None:
+            data["keypairs"] = keypairs_to_primitive(self.keypairs)
         return envelope("Instance", data)
 
     @classmethod
@@ -301,4 +309,30 @@ class Instance:
             values["network_info"] = network_info
         if data.get("fault"):
             values["fault"] = InstanceFault.from_primitive(data["fault"])
+        if data.get("keypairs"):
+            values["keypairs"] = keypairs_from_primitive(data["keypairs"])
         return cls(**values)
+
+
+def keypairs_to_primitive(keypairs: list[KeyPair]) -> dict[str, Any]:
+    """Nova's KeyPairList primitive (what ``instance_extra.keypairs`` holds)."""
+    objects = []
+    for keypair in keypairs:
+        data: dict[str, Any] = {"name": keypair.name, "user_id": keypair.user_id,
+                                "fingerprint": keypair.fingerprint,
+                                "public_key": keypair.public_key, "type": keypair.type}
+        if keypair.id is not None:
+            data["id"] = keypair.id
+        objects.append(envelope("KeyPair", data))
+    return envelope("KeyPairList", {"objects": objects})
+
+
+def keypairs_from_primitive(primitive: Any) -> list[KeyPair]:
+    found = []
+    for item in unwrap(primitive).get("objects") or ():
+        data = unwrap(item)
+        found.append(KeyPair(name=data.get("name"), user_id=data.get("user_id"),
+                             fingerprint=data.get("fingerprint"),
+                             public_key=data.get("public_key"),
+                             type=data.get("type") or "ssh", id=data.get("id")))
+    return found

@@ -14,6 +14,7 @@ from nova_tx.db.api import build_requests
 from nova_tx.objects.build_request import BuildRequest
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance
+from nova_tx.objects.keypair import KeyPair
 from tests.db.fixtures import engine_for, migrated_database_url
 
 FLAVOR = Flavor(flavorid="1", name="m1.tiny", memory_mb=512, vcpus=1, root_gb=1, id=6,
@@ -45,7 +46,9 @@ class BuildRequestQueriesTests:
             self.conn, filters, **kwargs)]
 
     def test_the_instance_is_stored_as_nova_primitive_and_loaded_back(self):
-        made = self.make("web", metadata={"a": "1"}, key_name="k", tags=["red"])
+        made = self.make("web", metadata={"a": "1"}, key_name="k", tags=["red"],
+                         keypairs=[KeyPair(name="k", user_id="u1", fingerprint="f",
+                                           public_key="ssh-rsa AAAA")])
         stored = json.loads(self.conn.execute(
             build_requests.build_requests.select()).first().instance)
         self.assertEqual("Instance", stored["nova_object.name"])
@@ -58,6 +61,9 @@ class BuildRequestQueriesTests:
                           got.instance.flavor, got.instance.tags, got.instance.deleted,
                           got.instance.host))
         self.assertIsInstance(got.instance.created_at, datetime.datetime)
+        self.assertEqual(["k"], [k.name for k in got.instance.keypairs])
+        self.assertEqual("KeyPairList",
+                         stored["nova_object.data"]["keypairs"]["nova_object.name"])
         self.assertEqual(got.created_at, got.instance.created_at)
         self.assertEqual([{"source_type": "image", "destination_type": "local",
                            "boot_index": 0}], got.block_device_mappings)

@@ -14,6 +14,7 @@ from nova_tx.compute import states
 from nova_tx.db.main import instances
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance, InstanceFault
+from nova_tx.objects.keypair import KeyPair
 from nova_tx.objects.numa import InstancePCIRequest
 from tests.db.fixtures import engine_for, migrated_database_url
 
@@ -57,13 +58,15 @@ class InstanceQueriesTests:
             pci_requests=[InstancePCIRequest(count=1, spec=[{"vendor_id": "8086"}],
                                              alias_name="a1")],
             key_name="k", hostname="web", availability_zone="az1", locked=True,
-            locked_by="owner")
+            locked_by="owner", keypairs=[KeyPair(name="k", user_id="u1", fingerprint="f",
+                                                  public_key="ssh-rsa AAAA", id=3)])
         self.assertIsNotNone(made.id)
         self.assertEqual((6, 512, 1, 1), (made.instance_type_id, made.memory_mb,
                                           made.vcpus, made.root_gb))
         got = instances.get(self.conn, made.uuid, expected_attrs=(
             "metadata", "system_metadata", "tags", "security_groups", "info_cache",
-            "flavor", "pci_requests", "trusted_certs", "fault", "numa_topology"))
+            "flavor", "pci_requests", "trusted_certs", "fault", "numa_topology",
+            "keypairs"))
         self.assertEqual(made, got)
         self.assertEqual(["blue", "red"], got.tags)
         self.assertEqual(FLAVOR, got.flavor)

@@ -9,7 +9,8 @@ instance (uuid, project, user, deleted). The service lookups (``get``,
 ``get_all_by_filters_sort``) return every column and, on request, the joined parts
 Nova names in ``expected_attrs`` (``metadata``, ``system_metadata``, ``info_cache``,
 ``security_groups``, ``tags``, ``fault``, ``flavor``, ``numa_topology``,
-``pci_requests``, ``trusted_certs``), each loaded in one query for the whole page.
+``pci_requests``, ``trusted_certs``, ``keypairs``), each loaded in one query for the
+whole page.
 
 Stored forms are Nova's, so a cell written by Nova reads here and the other way round:
 ``instance_extra.flavor`` is ``{"cur": <Flavor primitive>, "old": ..., "new": ...}``,
@@ -231,6 +232,8 @@ def _load_extra(instance: Instance, row: Mapping[str, Any], extras: set[str]) ->
     if "trusted_certs" in extras and row["trusted_certs"]:
         instance.trusted_certs = list(
             instance_obj.unwrap(json.loads(row["trusted_certs"])).get("ids") or [])
+    if "keypairs" in extras and row["keypairs"]:
+        instance.keypairs = instance_obj.keypairs_from_primitive(json.loads(row["keypairs"]))
 
 
 def _extra_values(instance: Instance) -> dict[str, str | None]:
@@ -250,6 +253,8 @@ def _extra_values(instance: Instance) -> dict[str, str | None]:
         "pci_requests": json.dumps([r.to_dict() for r in instance.pci_requests or ()]),
         "trusted_certs": (None if instance.trusted_certs is None else json.dumps(
             instance_obj.envelope("TrustedCerts", {"ids": list(instance.trusted_certs)}))),
+        "keypairs": (None if instance.keypairs is None else json.dumps(
+            instance_obj.keypairs_to_primitive(instance.keypairs))),
     }
 
 
@@ -302,6 +307,7 @@ def create(conn: sa.Connection, instance: Instance) -> Instance:
         system_metadata=dict(instance.system_metadata), tags=sorted(set(instance.tags)),
         security_groups=list(dict.fromkeys(instance.security_groups)),
         trusted_certs=instance.trusted_certs, numa_topology=instance.numa_topology,
+        keypairs=instance.keypairs,
         pci_requests=instance.pci_requests, network_info=instance.network_info or [],
         fault=None)
 
@@ -614,7 +620,7 @@ def update(conn: sa.Connection, instance_uuid: str, values: Mapping[str, Any], *
 
     ``values`` holds columns and may hold ``metadata`` and ``system_metadata`` (the
     whole new dicts), ``network_info``, ``flavor``/``old_flavor``/``new_flavor``,
-    ``numa_topology``, ``pci_requests`` and ``trusted_certs``. With
+    ``numa_topology``, ``pci_requests``, ``trusted_certs`` and ``keypairs``. With
     ``expected_task_state``/``expected_vm_state`` (a value or a list; None means no
     state) the update is a compare-and-swap: if the instance is in another state
     nothing changes and UnexpectedDeletingTaskStateError (the instance is being
@@ -624,7 +630,7 @@ def update(conn: sa.Connection, instance_uuid: str, values: Mapping[str, Any], *
     now = utcnow()
     extra = {name: values.pop(name) for name in
              ("flavor", "old_flavor", "new_flavor", "numa_topology", "pci_requests",
-              "trusted_certs") if name in values}
+              "trusted_certs", "keypairs") if name in values}
     metadata = values.pop("metadata", None)
     system_metadata = values.pop("system_metadata", None)
     network_info = values.pop("network_info", _UNSET)
