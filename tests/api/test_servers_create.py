@@ -342,6 +342,12 @@ class FieldsTest(Base):
         server, instance = await self.created({"flavorRef": 2})
         self.assertEqual(20, instance["root_gb"])
 
+    async def test_private_flavor(self):
+        await self.api.add_flavor("hidden", "hidden", memory_mb=512, vcpus=1, root_gb=1,
+                                  is_public=False)
+        await self.refused({"flavorRef": "hidden"}, text="Flavor hidden could not be found.")
+        await self.api.create({"flavorRef": "hidden"}, token=ADMIN)
+
     async def test_image_checks(self):
         small_ram = await self.api.add_image(min_ram=1024)
         await self.refused({"imageRef": small_ram["id"]},
@@ -685,6 +691,19 @@ class BlockDeviceMappingTest(Base):
         self.assertEqual([("image", "local"), ("blank", "local"), ("blank", "local")],
                          [(b["nova_object.data"]["source_type"],
                            b["nova_object.data"]["destination_type"]) for b in bdms])
+
+    async def test_legacy_swap_mapping(self):
+        await self.api.create({"flavorRef": "2", "block_device_mapping": [
+            {"virtual_name": "swap", "device_name": "/dev/vdb", "volume_size": "256",
+             "delete_on_termination": "false"}]})
+        [row] = self.api.rows("build_requests")
+        bdms = [b["nova_object.data"] for b in
+                json.loads(row["block_device_mappings"])["nova_object.data"]["objects"]]
+        self.assertEqual([("image", 0, None), ("blank", -1, "swap"), ("blank", -1, None)],
+                         [(b["source_type"], b["boot_index"], b.get("guest_format"))
+                          for b in bdms])
+        self.assertEqual([True, True, True], [b["delete_on_termination"] for b in bdms])
+        self.assertEqual([None, 256, 2], [b.get("volume_size") for b in bdms])
 
     async def test_flavor_disks_added_to_a_plain_boot(self):
         await self.api.create({"flavorRef": "2"})
