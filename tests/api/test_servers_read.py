@@ -200,6 +200,36 @@ class ServersListTest(unittest.TestCase):
         self.assertIn("OS-EXT-SRV-ATTR:host", (await self.api.request(
             "GET", "/v2.1/servers/detail", token=ADMIN)).json["servers"][0])
 
+    async def test_detail_and_index_match_the_samples(self):
+        for i in range(2):
+            server = self.api.add_instance(host="compute1", node="fake-mini",
+                                           created_at=T0 + datetime.timedelta(seconds=i))
+            self.api.add_volume(server.uuid, "volume_id1")
+        self.api.add_service("compute1")
+        cases = [("2.1", "servers-details-resp.json", ADMIN),
+                 ("2.16", "v2.16/servers-details-resp.json", ADMIN),
+                 ("2.47", "v2.47/servers-details-resp.json", ADMIN),
+                 ("2.73", "v2.73/servers-details-resp.json", ADMIN),
+                 ("2.90", "v2.90/servers-details-resp.json", DEMO),
+                 ("2.1", "servers-list-resp.json", DEMO),
+                 ("2.90", "v2.90/servers-list-resp.json", DEMO)]
+        for microversion, path, token in cases:
+            expected = sample("servers", path)
+            collection = "servers/detail" if "details" in path else "servers"
+            limit = "?limit=1" if "servers_links" in expected else ""
+            reply = await self.api.request(
+                "GET", f"/v2.1/{SAMPLE_PROJECT}/{collection}{limit}", token=token,
+                headers=version(microversion))
+            self.assertEqual(sorted(expected), sorted(reply.json), path)
+            self.assertEqual(sorted(expected["servers"][0]), sorted(reply.json["servers"][0]),
+                             path)
+            if limit:
+                [link] = reply.json["servers_links"]
+                marker = reply.json["servers"][0]["id"]
+                self.assertEqual("next", link["rel"])
+                self.assertTrue(link["href"].endswith(
+                    f"/v2.1/{SAMPLE_PROJECT}/{collection}?limit=1&marker={marker}"), path)
+
     async def test_project_scope_and_all_tenants(self):
         mine = self.seed("mine")
         theirs = self.seed("theirs", project_id="07her")
