@@ -45,6 +45,7 @@ from nova_tx.objects.instance import Instance
 LOG = log.getLogger(__name__)
 
 ZERO_DISK_FLAVOR = "os_compute_api:servers:create:zero_disk_flavor"
+EXTERNAL_NETWORK = "network:attach_external_network"
 
 
 def option(conf: Any, name: str, default: Any, group: str | None = None) -> Any:
@@ -296,9 +297,19 @@ class ServersCreateAPI:
                     raise network_api.FixedIpAlreadyInUse(
                         address=request.address, instance_uuid=used[0].get("device_id"))
         if network_ids:
-            for network in await self.networks.get_available_networks(context, network_ids):
+            networks = await self.networks.get_available_networks(context, network_ids)
+            for network in networks:
                 if not network.get("subnets"):
                     raise exception.NetworkRequiresSubnet(network_uuid=network["id"])
+            self._check_external_network_attach(context, networks)
+
+    @staticmethod
+    def _check_external_network_attach(context, networks: list[dict[str, Any]]) -> None:
+        """An external network that is not shared takes servers only by policy
+        (``network:attach_external_network``, admins by default)."""
+        external = [n for n in networks if n.get("router:external") and not n.get("shared")]
+        if external and not policy.authorize(context, EXTERNAL_NETWORK, fatal=False):
+            raise exception.ExternalNetworkAttachForbidden(network_uuid=external[0]["id"])
 
     async def _check_bdm_sources(self, context, bdms: list[dict[str, Any]],
                                  image_ref: str) -> None:

@@ -68,6 +68,16 @@ class ServersCreatePolicyTest(unittest.TestCase):
                                              "block_device_mapping_v2": [ROOT_VOLUME]},
                               "os_compute_api:servers:create:attach_volume", True)
 
+    async def test_external_network_by_admin(self):
+        api = await ServersServer.start(self)
+        [public] = await api.networks.list_networks(_ctx(), name="public")
+        server = {"networks": [{"uuid": public["id"]}]}
+        for persona in ("member", "reader"):
+            await self.expect(api, persona, server, "network:attach_external_network",
+                              False, message="It is not allowed to create an interface on "
+                              "external network %s" % public["id"])
+        await self.expect(api, "admin", server, "network:attach_external_network", True)
+
     async def test_old_defaults(self):
         await self.matrix(False)
 
