@@ -23,6 +23,7 @@ from nova_tx.conf import (
     remote_debug,
     scheduler,
     servicegroup,
+    virt,
     workarounds,
 )
 
@@ -34,7 +35,7 @@ CONF = cfg.ConfigOpts()
 #: The section modules, in the order their options are registered and listed.
 MODULES = (default, api, availability_zone, compute, database, embedded, embedded_services,
            glance, keystone_authtoken, messaging, metrics, neutron, placement, quota,
-           remote_debug, scheduler, servicegroup, workarounds)
+           remote_debug, scheduler, servicegroup, virt, workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)
