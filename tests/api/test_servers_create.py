@@ -374,6 +374,8 @@ class FieldsTest(Base):
     async def test_user_data(self):
         await self.refused({"user_data": "not base64!"}, text="user_data")
         await self.refused({"user_data": "QUFB" * 16384}, text="user_data")
+        # A lone surrogate (JSON can carry one) is no base64 either, not a 500.
+        await self.refused({"user_data": "\ud800"}, text="user_data")
 
     async def test_metadata(self):
         await self.refused({"metadata": {"k": "v" * 256}}, text="is too long")

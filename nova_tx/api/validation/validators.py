@@ -66,7 +66,8 @@ def _base64_format(instance) -> bool:
         if isinstance(instance, str):
             instance = instance.encode("utf-8")
         base64.decodebytes(instance)
-    except (binascii.Error, TypeError):
+    except (binascii.Error, TypeError, UnicodeEncodeError):
+        # UnicodeEncodeError: a lone surrogate, which JSON may carry.
         return False
     return True
 
