@@ -88,9 +88,10 @@ class OperatorServer(QuotaServer):
 
     def add_compute(self, host: str, *, mapped: bool = True, disabled: bool = False,
                     node: str | None = None, heartbeat=None, forced_down: bool = False,
-                    provider: bool = False, **resources) -> dict:
-        """A nova-compute service with one node (``node``, default the host name), its
-        host mapping and, with ``provider``, the node's resource provider."""
+                    provider: bool = False, cell=None, **resources) -> dict:
+        """A nova-compute service with one node (``node``, default the host name) and
+        its host mapping, in cell1 or in ``cell`` (``(cell uuid, Engine)`` of
+        ``add_cell``)."""
         service_uuid, node_uuid = str(uuid.uuid4()), str(uuid.uuid4())
         node = node or host
         now = heartbeat if heartbeat is not None else utcnow()
@@ -98,7 +99,8 @@ class OperatorServer(QuotaServer):
                   "memory_mb_used": 2048, "local_gb_used": 10, "free_ram_mb": 14336,
                   "free_disk_gb": 90, "current_workload": 0, "running_vms": 1,
                   "disk_available_least": 80, **resources}
-        with self.cell_engine.begin() as conn:
+        cell_uuid, cell_engine = cell or (self.cell_uuid, self.cell_engine)
+        with cell_engine.begin() as conn:
             service_id = conn.exec_driver_sql(
                 "INSERT INTO services (uuid, host, \"binary\", topic, report_count, "
                 "disabled, forced_down, version, deleted, created_at, updated_at, "
@@ -121,7 +123,7 @@ class OperatorServer(QuotaServer):
         if mapped:
             with self.engine.begin() as conn:
                 cell_id = conn.exec_driver_sql(
-                    "SELECT id FROM cell_mappings WHERE uuid = ?", (self.cell_uuid,)).scalar()
+                    "SELECT id FROM cell_mappings WHERE uuid = ?", (cell_uuid,)).scalar()
                 conn.exec_driver_sql(
                     "INSERT INTO host_mappings (host, cell_id, created_at) VALUES (?, ?, ?)",
                     (host, cell_id, utcnow()))

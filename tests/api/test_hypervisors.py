@@ -172,6 +172,30 @@ class ListTest(HypervisorsTestCase):
         await self.get(f"{PATH}/{gone['node_id']}", status=404)
 
 
+class TwoCellsTest(HypervisorsTestCase):
+
+    async def test_paging_show_and_statistics_across_cells(self):
+        cell2 = self.api.add_cell(self)
+        first = self.api.add_compute("c1-a")
+        second = self.api.add_compute("c1-b")
+        third = self.api.add_compute("c2-a", cell=cell2)
+        body = await self.get(PATH + "?limit=2", "2.53")
+        self.assertEqual([first["node_uuid"], second["node_uuid"]],
+                         [h["id"] for h in body["hypervisors"]])
+        body = await self.get(PATH + f"?limit=2&marker={second['node_uuid']}", "2.53")
+        self.assertEqual([third["node_uuid"]], [h["id"] for h in body["hypervisors"]])
+        body = await self.get(PATH + f"?marker={first['node_uuid']}", "2.53")
+        self.assertEqual([second["node_uuid"], third["node_uuid"]],
+                         [h["id"] for h in body["hypervisors"]])
+        shown = await self.get(f"{PATH}/{third['node_uuid']}", "2.53")
+        self.assertEqual(third["service_uuid"], shown["hypervisor"]["service"]["id"])
+        stats = (await self.get(PATH + "/statistics"))["hypervisor_statistics"]
+        self.assertEqual((3, 24), (stats["count"], stats["vcpus"]))
+        body = await self.get(PATH + "?hypervisor_hostname_pattern=a", "2.53")
+        self.assertEqual(["c1-a", "c2-a"],
+                         [h["hypervisor_hostname"] for h in body["hypervisors"]])
+
+
 class ShowTest(HypervisorsTestCase):
 
     async def test_show(self):
