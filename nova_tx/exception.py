@@ -852,8 +852,10 @@ class ComputeServiceUnavailable(Invalid):
     msg_fmt = "Compute service of %(host)s is unavailable at this time."
 
 
-class ComputeServiceInUse(NovaException):
-    msg_fmt = "Compute service of %(host)s is still in use."
+class ComputeServiceInUse(Conflict):
+    """A compute service that cannot be deleted yet; the reason is Nova's message."""
+
+    msg_fmt = "%(reason)s"
 
 
 class ServiceNotUnique(Invalid):

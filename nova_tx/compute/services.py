@@ -18,10 +18,6 @@ from nova_tx.placement import aggregates_client
 LOG = log.getLogger(__name__)
 
 
-class ServiceInUse(exception.Conflict):
-    msg_fmt = "%(reason)s"
-
-
 async def delete_service(context, host_api: HostAPI, aggregate_api, placement,
                          found: InCell[Service]) -> None:
     service = found.item
@@ -34,13 +30,14 @@ async def _delete_compute_parts(context, host_api: HostAPI, aggregate_api, place
                                 found: InCell[Service]) -> None:
     host = found.item.host
     if await host_api.count_instances_on_hosts([host]):
-        raise ServiceInUse(reason="Unable to delete compute service that is hosting "
-                           "instances. Migrate or delete the instances first.")
+        raise exception.ComputeServiceInUse(
+            reason="Unable to delete compute service that is hosting instances. Migrate "
+            "or delete the instances first.")
     nodes = await host_api.compute_nodes_of(found)
     if nodes and await host_api.count_in_progress_migrations(found.cell_uuid, nodes):
-        raise ServiceInUse(reason="Unable to delete compute service that has in-progress "
-                           "migrations. Complete the in-progress migrations or delete "
-                           "the instances first.")
+        raise exception.ComputeServiceInUse(
+            reason="Unable to delete compute service that has in-progress migrations. "
+            "Complete the in-progress migrations or delete the instances first.")
     for aggregate in await aggregate_api.get_aggregates_by_host(context, host):
         await aggregate_api.remove_host_from_aggregate(context, aggregate.id, host)
     if placement is not None:
