@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and runtime dependencies from Debian. libvirt-dev and pkg-config are what
-# libvirt-python compiles against; gcc compiles the kernel.
-APT_PACKAGES=(gcc pkg-config libvirt-dev)
+# libvirt-python compiles against; gcc compiles the kernel; libvirt-clients brings
+# virt-xml-validate (the domain XML tests) and qemu-utils qemu-img (instance disks).
+APT_PACKAGES=(gcc pkg-config libvirt-dev libvirt-clients qemu-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
