@@ -124,15 +124,27 @@ class ServersAPI:
     """``api_db``: the API database's DBThreadPool; ``cells``: the CellEngines;
     ``quota``: the QuotaEngine (metadata items); ``compute_rpcapi``: what casts
     ``terminate_instance`` to a compute host (None until the compute service exists:
-    a server on a host then stays in task state ``deleting``)."""
+    a server on a host then stays in task state ``deleting``); ``notifier``: the
+    ``nova_tx.notifications.instance.InstanceNotifier`` of ``instance.update``."""
 
     def __init__(self, api_db, cells: CellEngines, conf, *, quota=None,
-                 compute_rpcapi=None):
+                 compute_rpcapi=None, notifier=None):
         self.api_db = api_db
         self.cells = cells
         self.conf = conf
         self.quota = quota
         self.compute_rpcapi = compute_rpcapi
+        self.notifier = notifier
+
+    def _send_update(self, context, old: Instance, new: Instance) -> None:
+        if self.notifier is not None:
+            self.notifier.send_update(context, old, new)
+
+    def send_instance_update(self, context, instance: Instance, service: str) -> None:
+        """The ``instance.update`` the server tags API sends after a change."""
+        if self.notifier is not None:
+            self.notifier.send_instance_update_notification(context, instance,
+                                                            service=service)
 
     # -- where things are (in a pool thread) ----------------------------------------
 
@@ -340,18 +352,22 @@ class ServersAPI:
                               updates: Mapping[str, Any]) -> Located:
         """Change a server's fields: in its cell, or in its build request while it
         has none (Nova's ``update_instance``)."""
-        return await self.api_db.do(self._update_instance, instance_uuid, dict(updates))
+        before, after = await self.api_db.do(self._update_instance, instance_uuid,
+                                             dict(updates))
+        if after.cell is not None:
+            self._send_update(context, before.instance, after.instance)
+        return after
 
     def _update_instance(self, api_conn: sa.Connection, instance_uuid: str,
-                         updates: dict[str, Any]) -> Located:
+                         updates: dict[str, Any]) -> tuple[Located, Located]:
         located = self._locate(api_conn, instance_uuid)
         if located.cell is None:
             changed = located.instance.replace(**updates)
             build_requests.save_instance(api_conn, instance_uuid, changed)
-            return self._locate(api_conn, instance_uuid)
+            return located, self._locate(api_conn, instance_uuid)
         instance = self._in_cell(located.cell, instances.update, instance_uuid, updates,
                                  expected_attrs=SHOW_ATTRS)
-        return Located(instance, located.cell)
+        return located, Located(instance, located.cell)
 
     # -- delete -----------------------------------------------------------------------
 
@@ -469,14 +485,20 @@ class ServersAPI:
         self._mutable(context, located, "update_metadata")
         wanted = dict(metadata) if delete else {**located.instance.metadata, **metadata}
         await self._check_metadata_quota(context, located.instance.project_id, wanted)
-        return await self.api_db.do(self._call_in_cell, located.cell,
-                                    instances.update_metadata, located.instance.uuid,
-                                    wanted, delete=True)
+        result = await self.api_db.do(self._call_in_cell, located.cell,
+                                      instances.update_metadata, located.instance.uuid,
+                                      wanted, delete=True)
+        self._send_update(context, located.instance,
+                          located.instance.replace(metadata=dict(result)))
+        return result
 
     async def delete_metadata_key(self, context, located: Located, key: str) -> None:
         self._mutable(context, located, "delete_metadata")
         await self.api_db.do(self._call_in_cell, located.cell,
                              instances.delete_metadata_key, located.instance.uuid, key)
+        remaining = {k: v for k, v in located.instance.metadata.items() if k != key}
+        self._send_update(context, located.instance,
+                          located.instance.replace(metadata=remaining))
 
     def _call_in_cell(self, api_conn: sa.Connection, cell: CellMapping, fn, *args, **kw):
         return self._in_cell(cell, fn, *args, **kw)

@@ -8,6 +8,7 @@ import datetime
 import uuid as uuidlib
 
 from nova_tx.api.compute import instance_actions, server_metadata, server_tags, servers
+from nova_tx.bus.notifier import get_notifier, get_versioned_notifier
 from nova_tx.compute import states
 from nova_tx.conf import availability_zone as az_conf
 from nova_tx.conf import database
@@ -35,6 +36,7 @@ from tests.api.flavor_server import (  # noqa: F401 - shared helpers
     sample,
     version,
 )
+from tests.bus import Collector
 from tests.db.fixtures import engine_for, fresh_database_url
 
 RESOURCES = [servers.routes, server_metadata.routes, server_tags.routes,
@@ -59,7 +61,9 @@ class ServersServer(ResourceServer):
     TABLES = ("build_requests", "instance_mappings", "request_specs")
 
     def __init__(self, testcase, *, enforce_new_defaults: bool = False,
-                 quota: dict | None = None, policy_file: str | None = None):
+                 quota: dict | None = None, policy_file: str | None = None,
+                 notification_format: str = "unversioned",
+                 notify_on_state_change: str | None = None):
         conf = make_conf()
         database.register_opts(conf)
         quota_conf.register_opts(conf)
@@ -67,7 +71,9 @@ class ServersServer(ResourceServer):
         for name, value in (quota or {}).items():
             conf.set_override(name, value, group="quota")
         self._configure(testcase, conf, enforce_new_defaults=enforce_new_defaults,
-                        notification_format="unversioned", policy_file=policy_file)
+                        notification_format=notification_format, policy_file=policy_file)
+        conf.set_override("notify_on_state_change", notify_on_state_change,
+                          group="notifications")
         self._api_database(testcase)
         cell_url = fresh_database_url(testcase, "sqlite")
         self.cell_engine = engine_for(testcase, cell_url)
@@ -81,7 +87,16 @@ class ServersServer(ResourceServer):
         self.cells = {"cell1": (self.cell, self.cell_engine)}
         self._testcase = testcase
         self._start_pool(testcase)
-        router = self._serve(testcase, {"api_db": self.pool})
+        self.versioned = Collector()
+        self.legacy = Collector()
+        self._collect(("versioned_notifications.info", self.versioned),
+                      ("notifications.info", self.legacy))
+        router = self._serve(testcase, {
+            "api_db": self.pool,
+            "versioned_notifier": get_versioned_notifier(self.transport, conf,
+                                                         "nova-api:fake-mini"),
+            "notifier": get_notifier(self.transport, conf, "api"),
+        })
         self.components = router.app.components
         testcase.addCleanup(self._dispose)
 
@@ -89,6 +104,12 @@ class ServersServer(ResourceServer):
         cells = self.components.get("cell_engines")
         if cells is not None:
             cells.dispose()
+
+    def notifications(self) -> list[dict]:
+        return self._messages(self.versioned)
+
+    def legacy_notifications(self) -> list[dict]:
+        return self._messages(self.legacy)
 
     # -- seeding ------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ BASE = "/servers/{server_id}/metadata"
 
 
 async def _authorized(req, server_id: str, rule: str) -> Located:
-    located = await get_server(req, server_id, expected_attrs=("metadata",))
+    # Everything: an instance.update notification carries the whole server.
+    located = await get_server(req, server_id)
     policy.authorize(req.context, POLICY_ROOT % rule,
                      target={"project_id": located.instance.project_id})
     return located

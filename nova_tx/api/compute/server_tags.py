@@ -27,7 +27,8 @@ BASE = "/servers/{server_id}/tags"
 
 
 async def _authorized(req, server_id: str, rule: str) -> Located:
-    located = await get_server(req, server_id, expected_attrs=("tags",))
+    # Everything: an instance.update notification carries the whole server.
+    located = await get_server(req, server_id)
     policy.authorize(req.context, POLICY_ROOT % rule,
                      target={"project_id": located.instance.project_id})
     return located
@@ -55,12 +56,19 @@ async def show(req, server_id, tag):
         raise exception.NotFound(message="Server %s has no tag '%s'" % (server_id, tag))
 
 
+def _notify(req, located: Located, tags: list[str]) -> None:
+    """Nova's tags API sends ``instance.update`` (from nova-api) after each change."""
+    servers_api(req).send_instance_update(
+        req.context, located.instance.replace(tags=sorted(tags)), "nova-api")
+
+
 @routes.put(BASE, min_version="2.26")
 @validation.schema(schema.update_all)
 async def update_all(req, server_id):
     located = await _authorized(req, server_id, "update_all")
     tags = await _call(req, located, instances.set_tags, req.body["tags"],
                        mutate="update tags")
+    _notify(req, located, tags)
     return {"tags": tags}
 
 
@@ -87,6 +95,7 @@ async def update(req, server_id, tag):
         await _call(req, located, instances.add_tag, tag, mutate="update tag")
     except exception.TooManyInstanceTags as e:
         raise exception.InvalidInput(message=e.format_message()) from None
+    _notify(req, located, current + [tag])
     return wsgi.Response(status=201, headers={
         "Location": links.url_join(links.href_link(req, server_id, "servers"), "tags",
                                    tag)})
@@ -96,9 +105,11 @@ async def update(req, server_id, tag):
 async def delete(req, server_id, tag):
     located = await _authorized(req, server_id, "delete")
     await _call(req, located, instances.delete_tag, tag, mutate="delete tag")
+    _notify(req, located, [t for t in located.instance.tags if t != tag])
 
 
 @routes.delete(BASE, min_version="2.26", status=204)
 async def delete_all(req, server_id):
     located = await _authorized(req, server_id, "delete_all")
     await _call(req, located, instances.delete_all_tags, mutate="delete tags")
+    _notify(req, located, [])

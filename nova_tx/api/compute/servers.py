@@ -32,6 +32,7 @@ from nova_tx.api.compute.schemas import servers as schema
 from nova_tx.api.compute.server_views import ViewBuilder
 from nova_tx.compute import states
 from nova_tx.compute.servers import SHOW_ATTRS, Located, ServersAPI, parse_isotime
+from nova_tx.notifications.instance import InstanceNotifier
 
 routes = wsgi.Routes()
 
@@ -51,9 +52,11 @@ def servers_api(req) -> ServersAPI:
     if components.get("api_db") is None:
         raise exception.ConfigError(reason="the compute API has no API database "
                                     "([api_database] connection)")
+    notifier = InstanceNotifier(req.conf, versioned=components.get("versioned_notifier"),
+                                legacy=components.get("notifier"))
     return ServersAPI(components["api_db"], cell_engines(req), req.conf,
                       quota=quota_engine(req),
-                      compute_rpcapi=components.get("compute_rpcapi"))
+                      compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier)
 
 
 def canonical_uuid(server_id: str) -> str:
