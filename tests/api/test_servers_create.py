@@ -249,6 +249,22 @@ class RecordsAndCastTest(Base):
         self.assertIs(first, second)
         self.assertIs(self.api.transport, first.client.transport)
 
+    async def test_project_in_the_url(self):
+        project = "6f70656e737461636b20342065766572"
+        reply = await self.api.request(
+            "POST", f"/v2.1/{project}/servers", token=USER,
+            body={"server": {"name": "p", "flavorRef": "1", "imageRef": IMAGE}})
+        self.assertEqual(202, reply.code, reply.raw)
+        server_id = reply.json["server"]["id"]
+        self.assertEqual(f"{self.api.base}/v2.1/{project}/servers/{server_id}",
+                         reply.header("Location"))
+        self.assertEqual(f"{self.api.base}/{project}/servers/{server_id}",
+                         reply.json["server"]["links"][1]["href"])
+        reply = await self.api.request(
+            "POST", "/v2.1/abcdef/servers", token=USER,
+            body={"server": {"name": "p", "flavorRef": "1", "imageRef": IMAGE}})
+        self.assertEqual(400, reply.code)
+
     async def test_return_reservation_id(self):
         reply = await self.api.create({"return_reservation_id": True, "max_count": 2})
         self.assertEqual({"reservation_id"}, set(reply.json))
