@@ -35,6 +35,7 @@ from nova_tx.db.api import instance_mappings as instance_mappings_db
 from nova_tx.db.api import key_pairs as key_pairs_db
 from nova_tx.db.api import request_specs as request_specs_db
 from nova_tx.db.main import compute_nodes as compute_nodes_db
+from nova_tx.image import api as image_api
 from nova_tx.network import api as network_api
 from nova_tx.objects import request_spec as rs
 from nova_tx.objects.build_request import BuildRequest
@@ -575,7 +576,8 @@ class ServersCreateAPI:
         build_requests = [self._build_request_primitive(i, bdms) for i in instances]
         await self.compute_task.schedule_and_build_instances(
             context, build_requests=build_requests,
-            request_specs=[s.to_primitive() for s in specs], image=image or {},
+            request_specs=[s.to_primitive() for s in specs],
+            image=image_api.to_nova_image(image) if image else {},
             admin_password=password, injected_files=[list(f) for f in req.injected_files],
             requested_networks=networks,
             block_device_mapping=block_device.bdm_list_primitive(bdms, instances[0].uuid),

@@ -205,7 +205,11 @@ class RecordsAndCastTest(Base):
                           "tags"}, set(args))
         self.assertEqual(3, len(args["build_requests"]))
         self.assertEqual(server["adminPass"], args["admin_password"])
-        self.assertEqual(SEED_ID, args["image"]["id"])
+        # The image as Nova's image API hands it round: properties apart.
+        self.assertEqual((SEED_ID, "active", False), (args["image"]["id"],
+                                                      args["image"]["status"],
+                                                      args["image"]["deleted"]))
+        self.assertIsInstance(args["image"]["properties"], dict)
         [bdm] = args["block_device_mapping"]["nova_object.data"]["objects"]
         self.assertEqual(("image", "local", 0, IMAGE),
                          tuple(bdm["nova_object.data"][k] for k in
