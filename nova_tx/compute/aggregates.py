@@ -29,6 +29,7 @@ from nova_tx import exception, log
 from nova_tx.availability_zones import AZ_KEY
 from nova_tx.compute.host_api import HostAPI
 from nova_tx.db.api import aggregates as aggregates_db
+from nova_tx.db.exception import DBDuplicateEntry
 from nova_tx.notifications import aggregate as notes
 from nova_tx.objects.aggregate import Aggregate
 from nova_tx.placement import aggregates_client
@@ -117,8 +118,12 @@ class AggregateAPI:
         legacy = {"name": name, **({"meta_data": dict(metadata)} if metadata else {})}
         self._legacy(context, notes.CREATE, notes.START, legacy)
         self._versioned(context, notes.CREATE, notes.START, unsaved, unsaved=True)
-        aggregate = await self.db.do(aggregates_db.create_checked, name,
-                                     metadata=metadata, uuid=unsaved.uuid)
+        try:
+            aggregate = await self.db.do(aggregates_db.create_checked, name,
+                                         metadata=metadata, uuid=unsaved.uuid)
+        except DBDuplicateEntry:
+            # A concurrent create of the same name won the unique constraint.
+            raise exception.AggregateNameExists(aggregate_name=name) from None
         self._schedulers_update(context, aggregate)
         self._legacy(context, notes.CREATE, notes.END, {**legacy, "aggregate_id": aggregate.id})
         self._versioned(context, notes.CREATE, notes.END, aggregate)
@@ -143,8 +148,11 @@ class AggregateAPI:
                          {"aggregate_id": aggregate.id, "meta_data": zone_change})
             self._versioned(context, notes.UPDATE_METADATA, notes.START,
                             _renamed(aggregate, name))
-        updated = await self.db.do(aggregates_db.update, aggregate.id, name=name,
-                                   metadata=zone_change or None)
+        try:
+            updated = await self.db.do(aggregates_db.update, aggregate.id, name=name,
+                                       metadata=zone_change or None)
+        except DBDuplicateEntry:
+            raise exception.AggregateNameExists(aggregate_name=name) from None
         if name is not None:
             self._legacy(context, notes.UPDATE_PROP, notes.END,
                          {"aggregate_id": aggregate.id})
@@ -198,7 +206,11 @@ class AggregateAPI:
         self._versioned(context, notes.ADD_HOST, notes.START, aggregate)
         await self._check_zone(context, aggregate, aggregate.metadata, ACTION_ADD,
                                hosts=[host])
-        aggregate = await self.db.do(aggregates_db.add_host, aggregate.id, host)
+        try:
+            aggregate = await self.db.do(aggregates_db.add_host, aggregate.id, host)
+        except DBDuplicateEntry:
+            raise exception.AggregateHostExists(aggregate_id=aggregate.id,
+                                                host=host) from None
         self._schedulers_update(context, aggregate)
         await self._mirror_add(context, aggregate, found)
         self._legacy(context, notes.ADD_HOST, notes.END, {**payload, "name": aggregate.name})

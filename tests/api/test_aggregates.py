@@ -201,6 +201,38 @@ class BadInputTest(AggregateTestCase):
         await self.add_host(agg["id"], "Host1")
 
 
+class RaceTest(AggregateTestCase):
+    """What the unique constraints catch when a concurrent request won: Nova's
+    conflicts, not a 500."""
+
+    async def test_concurrent_duplicates_are_conflicts(self):
+        from unittest import mock
+
+        from nova_tx.db.api import aggregates as aggregates_db
+        from nova_tx.db.exception import DBDuplicateEntry
+
+        self.api.add_compute("h1")
+        agg = await self.create("agg")
+
+        def duplicate(*args, **kwargs):
+            raise DBDuplicateEntry(columns=["name"])
+
+        with mock.patch.object(aggregates_db, "create_checked", duplicate):
+            reply = await self.call("POST", PATH, {"aggregate": {"name": "twin"}})
+        self.assertEqual({"conflictingRequest": {
+            "code": 409, "message": "Aggregate twin already exists."}}, reply.json)
+        with mock.patch.object(aggregates_db, "update", duplicate):
+            reply = await self.call("PUT", f"{PATH}/{agg['id']}",
+                                    {"aggregate": {"name": "twin"}})
+        self.assertEqual(409, reply.code, reply.raw)
+        with mock.patch.object(aggregates_db, "add_host", duplicate):
+            reply = await self.call("POST", f"{PATH}/{agg['id']}/action",
+                                    {"add_host": {"host": "h1"}})
+        self.assertEqual({"conflictingRequest": {
+            "code": 409, "message": f"Aggregate {agg['id']} already has host h1."}},
+            reply.json)
+
+
 class ZoneRulesTest(AggregateTestCase):
     """Spec C §3.3 tests (a) to (f)."""
 
