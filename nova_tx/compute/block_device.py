@@ -406,17 +406,21 @@ def validate(bdms: list[dict[str, Any]], *, flavor: Any, max_local_block_devices
             raise exception.InvalidBDMLocalsLimit()
 
 
-def bdm_primitive(bdm: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-    """A mapping as Nova's ``BlockDeviceMapping`` primitive (1.20)."""
+def bdm_primitive(bdm: dict[str, Any], instance_uuid: str | None = None) -> dict[str, Any]:
+    """A mapping as Nova's ``BlockDeviceMapping`` primitive (1.20); ``instance_uuid``
+    when it belongs to one instance already (a build request's)."""
     data = {k: v for k, v in bdm.items() if v is not None or k == "boot_index"}
-    data["instance_uuid"] = instance_uuid
+    if instance_uuid is not None:
+        data["instance_uuid"] = instance_uuid
     data.setdefault("delete_on_termination", False)
     return {"nova_object.name": "BlockDeviceMapping", "nova_object.namespace": "nova",
             "nova_object.version": "1.20", "nova_object.data": data,
             "nova_object.changes": sorted(data)}
 
 
-def bdm_list_primitive(bdms: list[dict[str, Any]], instance_uuid: str) -> dict[str, Any]:
+def bdm_list_primitive(bdms: list[dict[str, Any]], instance_uuid: str | None = None
+                       ) -> dict[str, Any]:
+    """Nova's ``BlockDeviceMappingList`` primitive (1.18) of ``bdms``."""
     data = {"objects": [bdm_primitive(b, instance_uuid) for b in bdms]}
     return {"nova_object.name": "BlockDeviceMappingList", "nova_object.namespace": "nova",
             "nova_object.version": "1.18", "nova_object.data": data,

@@ -580,7 +580,7 @@ class ServersCreateAPI:
             image=image_api.to_nova_image(image) if image else {},
             admin_password=password, injected_files=[list(f) for f in req.injected_files],
             requested_networks=networks,
-            block_device_mapping=block_device.bdm_list_primitive(bdms, instances[0].uuid),
+            block_device_mapping=block_device.bdm_list_primitive(bdms),
             tags=self._tags_primitive(instances[0]))
 
     @staticmethod

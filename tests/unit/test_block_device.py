@@ -291,3 +291,17 @@ class HelpersTest(unittest.SynchronousTestCase):
         self.assertTrue(block_device.is_volume_backed(
             [{"source_type": "image", "destination_type": "volume", "boot_index": 0}]))
         self.assertIsNone(block_device.get_root_bdm([block_device.create_blank_bdm(1)]))
+
+    def test_primitives(self):
+        bdm = block_device.create_blank_bdm(1, "swap")
+        listed = block_device.bdm_list_primitive([bdm])
+        self.assertEqual(("BlockDeviceMappingList", "1.18"),
+                         (listed["nova_object.name"], listed["nova_object.version"]))
+        [item] = listed["nova_object.data"]["objects"]
+        self.assertEqual(("BlockDeviceMapping", "1.20"),
+                         (item["nova_object.name"], item["nova_object.version"]))
+        self.assertNotIn("instance_uuid", item["nova_object.data"])
+        owned = block_device.bdm_primitive(block_device.create_image_bdm(IMAGE), "u1")
+        self.assertEqual(("u1", True, 0), tuple(owned["nova_object.data"][k] for k in (
+            "instance_uuid", "delete_on_termination", "boot_index")))
+        self.assertEqual(sorted(owned["nova_object.data"]), owned["nova_object.changes"])
