@@ -817,3 +817,80 @@ class EveryDatabaseTest(unittest.TestCase):
 
     async def test_mysql(self):
         await self.check("mysql")
+
+
+class SchemaBoundaryTest(unittest.SynchronousTestCase):
+    """Each version-gated field against the schemas of BY_VERSION: refused just before
+    its first microversion, accepted from it, refused just after its last."""
+
+    FIELDS = [
+        # (where, value, first, last)
+        ("description", "d", "2.19", None),
+        ("networks", [{"uuid": IMAGE, "tag": "t"}], "2.32", "2.36"),
+        ("networks", [{"uuid": IMAGE, "tag": "t"}], "2.42", None),
+        ("block_device_mapping_v2", [{"source_type": "blank", "tag": "t"}], "2.32", "2.32"),
+        ("block_device_mapping_v2", [{"source_type": "blank", "tag": "t"}], "2.42", None),
+        ("networks", "auto", "2.37", None),
+        ("tags", ["a"], "2.52", None),
+        ("personality", [{"path": "/p", "contents": "YQ=="}], "2.1", "2.56"),
+        ("trusted_image_certificates", ["c"], "2.63", None),
+        ("block_device_mapping_v2", [{"source_type": "blank", "volume_type": "t"}],
+         "2.67", None),
+        ("host", "h1", "2.74", None),
+        ("hypervisor_hostname", "n1", "2.74", None),
+        ("hostname", "h1", "2.90", None),
+    ]
+
+    def valid(self, microversion: str, field: str, value) -> bool:
+        from nova_tx import exception
+        from nova_tx.api.compute.schemas import servers_create as schema
+        from nova_tx.api.validation.validators import SchemaValidator
+
+        server = {"name": "s", "flavorRef": "1", "imageRef": IMAGE, field: value}
+        if field != "networks" and microversion not in ("2.0",) and _at_least(
+                microversion, "2.37"):
+            server["networks"] = "none"
+        [body_schema] = [b for b, low, high in schema.BY_VERSION
+                         if _at_least(microversion, low)
+                         and (high is None or _at_least(high, microversion))]
+        try:
+            SchemaValidator(body_schema).validate({"server": server})
+        except exception.ValidationError:
+            return False
+        return True
+
+    def test_boundaries(self):
+        for field, value, first, last in self.FIELDS:
+            if first != "2.1":
+                self.assertFalse(self.valid(_step(first, -1), field, value), (field, first))
+            self.assertTrue(self.valid(first, field, value), (field, first))
+            if last is None:
+                self.assertTrue(self.valid("2.93", field, value), (field, "2.93"))
+            else:
+                self.assertTrue(self.valid(last, field, value), (field, last))
+                self.assertFalse(self.valid(_step(last, 1), field, value), (field, last))
+
+    def test_networks_required_from_2_37(self):
+        from nova_tx import exception
+        from nova_tx.api.compute.schemas import servers_create as schema
+        from nova_tx.api.validation.validators import SchemaValidator
+
+        body = {"server": {"name": "s", "flavorRef": "1", "imageRef": IMAGE}}
+        SchemaValidator(schema.base_create_v233).validate(body)
+        for body_schema in (schema.base_create_v237, schema.base_create_v290):
+            with self.assertRaises(exception.ValidationError):
+                SchemaValidator(body_schema).validate(body)
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def _at_least(version: str, other: str) -> bool:
+    return _version(version) >= _version(other)
+
+
+def _step(version: str, delta: int) -> str:
+    major, minor = _version(version)
+    return f"{major}.{minor + delta}"
