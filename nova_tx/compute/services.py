@@ -1,5 +1,6 @@
-"""Deleting a compute service and forcing one back up: the checks and the clean-up
-Nova's ``os-services`` controller does around the service record.
+"""Deleting a compute service, forcing one back up, and the ``COMPUTE_STATUS_DISABLED``
+trait of a disabled one: what Nova's ``os-services`` controller does around the
+service record.
 
 Deleting a nova-compute is refused (409) while its host runs instances or while a
 migration from or to one of its nodes is in progress: the node's resource provider
@@ -62,3 +63,32 @@ async def check_for_evacuations(host_api: HostAPI, found: InCell[Service]) -> No
             "associated with the host. Ensure the compute service has been restarted, "
             "allowing these records to move to `completed` before retrying this request."
             % found.item.host)
+
+
+#: The trait placement's prefilter uses to keep disabled computes out of candidates.
+DISABLED_TRAIT = "COMPUTE_STATUS_DISABLED"
+
+
+async def sync_disabled_trait(host_api: HostAPI, placement, found: InCell[Service]) -> None:
+    """Give the service's compute node providers ``COMPUTE_STATUS_DISABLED`` when it is
+    disabled, take it away when enabled.
+
+    Nova asks the compute to do this (``set_host_enabled``) and, while the compute is
+    down, leaves it to the compute's restart. The API does it here, at once and
+    whether the compute is up or not, so that the scheduler's placement prefilter
+    agrees with the service record immediately; the compute's own resync (when it
+    starts) comes to the same answer. A failure is logged, not returned: the record is
+    what counts and the next resync repairs the trait.
+    """
+    if placement is None or found.item.binary != "nova-compute":
+        return
+    for node in await host_api.compute_nodes_of(found):
+        if not node.uuid:
+            continue
+        try:
+            await aggregates_client.set_trait(placement, node.uuid, DISABLED_TRAIT,
+                                              found.item.disabled)
+        except exception.NovaException as e:
+            LOG.warning("Could not %s %s on the provider of %s: %s",
+                        "set" if found.item.disabled else "remove", DISABLED_TRAIT,
+                        node.hypervisor_hostname, e.format_message())

@@ -97,3 +97,36 @@ async def delete_provider(client: IPlacementClient, rp_uuid: str) -> bool:
         raise exception.ResourceProviderUpdateConflict(uuid=rp_uuid, generation=-1,
                                                        error=response.text[:200])
     raise _error("DELETE " + url, response)
+
+
+async def set_trait(client: IPlacementClient, rp_uuid: str, trait: str,
+                    present: bool) -> bool:
+    """Add or remove one trait of a provider, keeping its others (read and written
+    whole with the generation, retried on a conflict); False when there was nothing
+    to do. ResourceProviderNotFound when placement has no such provider."""
+    url = "/resource_providers/%s/traits" % rp_uuid
+    for attempt in range(1, ATTEMPTS + 1):
+        response = await client.get(url, version="1.6")
+        if response.status_code == 404:
+            raise exception.ResourceProviderNotFound(name_or_uuid=rp_uuid)
+        if response.status_code != 200:
+            raise _error("GET " + url, response)
+        body = response.json()
+        traits = set(body["traits"])
+        if (trait in traits) == present:
+            return False
+        traits = traits | {trait} if present else traits - {trait}
+        response = await client.put(url, {"traits": sorted(traits),
+                                          "resource_provider_generation":
+                                          body["resource_provider_generation"]},
+                                    version="1.6")
+        if response.status_code == 200:
+            return True
+        if response.status_code == 409 and attempt < ATTEMPTS:
+            continue
+        if response.status_code == 409:
+            raise exception.ResourceProviderUpdateConflict(
+                uuid=rp_uuid, generation=body["resource_provider_generation"],
+                error=response.text[:200])
+        raise _error("PUT " + url, response)
+    raise AssertionError("unreachable")

@@ -228,6 +228,48 @@ class Update253Test(ServicesTestCase):
         await self.put(ids["service_uuid"], {"forced_down": True})
 
 
+class DisabledTraitTest(ServicesTestCase):
+    """Spec C §15: a disabled compute's provider has COMPUTE_STATUS_DISABLED, removed
+    on enable; its other traits stay."""
+
+    async def traits(self, rp_uuid):
+        response = await self.api.placement.get(f"/resource_providers/{rp_uuid}/traits",
+                                                version="1.6")
+        self.assertEqual(200, response.status_code, response.text)
+        return sorted(response.json()["traits"])
+
+    async def test_trait_follows_status(self):
+        ids = self.api.add_compute("host1")
+        rp = ids["node_uuid"]
+        await self.api.add_provider("host1", rp)
+        response = await self.api.placement.put(f"/resource_providers/{rp}/traits", {
+            "traits": ["HW_CPU_X86_AVX"], "resource_provider_generation": 0},
+            version="1.6")
+        self.assertEqual(200, response.status_code, response.text)
+        reply = await self.call("PUT", f"{PATH}/{ids['service_uuid']}",
+                                {"status": "disabled"}, microversion="2.53")
+        self.assertEqual(200, reply.code, reply.raw)
+        self.assertEqual(["COMPUTE_STATUS_DISABLED", "HW_CPU_X86_AVX"], await self.traits(rp))
+        # forced_down alone does not touch it.
+        reply = await self.call("PUT", f"{PATH}/{ids['service_uuid']}",
+                                {"forced_down": True}, microversion="2.53")
+        self.assertEqual(["COMPUTE_STATUS_DISABLED", "HW_CPU_X86_AVX"], await self.traits(rp))
+        reply = await self.call("PUT", f"{PATH}/enable",
+                                {"host": "host1", "binary": "nova-compute"})
+        self.assertEqual(200, reply.code, reply.raw)
+        self.assertEqual(["HW_CPU_X86_AVX"], await self.traits(rp))
+        reply = await self.call("PUT", f"{PATH}/disable-log-reason", {
+            "host": "host1", "binary": "nova-compute", "disabled_reason": "x"})
+        self.assertEqual(["COMPUTE_STATUS_DISABLED", "HW_CPU_X86_AVX"], await self.traits(rp))
+
+    async def test_no_provider_is_not_an_error(self):
+        ids = self.api.add_compute("host1")
+        reply = await self.call("PUT", f"{PATH}/{ids['service_uuid']}",
+                                {"status": "disabled"}, microversion="2.53")
+        self.assertEqual(200, reply.code, reply.raw)
+        self.assertEqual("disabled", reply.json["service"]["status"])
+
+
 class DeleteTest(ServicesTestCase):
 
     async def test_delete_compute_cleans_up(self):

@@ -13,7 +13,9 @@ Microversions:
   mappings); before, they are left out.
 - 2.75: unknown query parameters of the list are refused.
 
-Only nova-compute services can be updated. ``state`` is the servicegroup's up/down
+Only nova-compute services can be updated; enabling or disabling one also sets or
+removes ``COMPUTE_STATUS_DISABLED`` on its nodes' providers (see
+``nova_tx.compute.services.sync_disabled_trait``). ``state`` is the servicegroup's up/down
 (heartbeat age and ``forced_down``); ``zone`` is the host's availability zone for a
 compute and the internal zone for the others.
 """
@@ -97,7 +99,10 @@ async def _update_by_host(req, host: str, binary: str, values: dict[str, Any]) -
         raise exception.NotFound(e.format_message()) from None
     if values.get("forced_down") is False:
         await service_ops.check_for_evacuations(host_api, found)
-    await host_api.service_update(req.context, found, values)
+    updated = await host_api.service_update(req.context, found, values)
+    if "disabled" in values:
+        await service_ops.sync_disabled_trait(host_api, _operator.placement_client(req),
+                                              updated)
 
 
 async def _enable_disable(req, status: str, values: dict[str, Any]) -> dict:
@@ -190,6 +195,9 @@ async def update_v253(req, service_id):
         raise exception.Invalid("No updates were requested. Fields 'status' or "
                                 "'forced_down' should be specified.")
     updated = await host_api.service_update(req.context, found, values)
+    if "disabled" in values:
+        await service_ops.sync_disabled_trait(host_api, _operator.placement_client(req),
+                                              updated)
     zones = await _zones(req, [updated.item])
     return {"service": _detail(req, updated.item, zones, forced_down=True)}
 
