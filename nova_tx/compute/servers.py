@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import heapq
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -385,21 +386,43 @@ class ServersAPI:
         if instance.disable_terminate:
             LOG.info("instance termination disabled: %s", instance.uuid)
             return
-        await self.api_db.do(self._delete, context, instance.uuid)
+        outcome = await self.api_db.do(self._begin_delete, context, instance.uuid)
+        if outcome is None:
+            return
+        where, deleting = outcome
+        if where == "compute":
+            if self.compute_rpcapi is not None:
+                result = self.compute_rpcapi.terminate_instance(context, deleting, [])
+                if inspect.isawaitable(result):
+                    await result
+            return
+        # Deleted here: the notifications around it come from the API, as Nova's.
+        self._notify_delete(context, deleting, "start")
+        deleted = await self.api_db.do(self._local_delete, instance.uuid)
+        self._notify_delete(context, deleted, "end")
 
-    def _delete(self, api_conn: sa.Connection, context, instance_uuid: str) -> None:
+    def _notify_delete(self, context, instance: Instance, phase: str) -> None:
+        if self.notifier is not None:
+            self.notifier.notify_about_instance_delete(context, instance, phase)
+
+    def _begin_delete(self, api_conn: sa.Connection, context, instance_uuid: str
+                      ) -> tuple[str, Instance] | None:
+        """The database work of a delete up to where it goes on: ("local", the
+        instance in task state ``deleting``) to delete it here, ("compute", it) to hand
+        it to its compute service, None when nothing is left to do."""
         try:
             build_requests.destroy(api_conn, instance_uuid)
         except exception.BuildRequestNotFound:
             pass
         else:
             self._forget_build_request(api_conn, instance_uuid)
-            return
+            return None
         located = self._locate(api_conn, instance_uuid, expected_attrs=())
         instance, cell = located.instance, located.cell
         original_task_state = instance.task_state
-        self._in_cell(cell, instances.update, instance_uuid,
-                      {"task_state": states.DELETING, "progress": 0})
+        deleting = self._in_cell(cell, instances.update, instance_uuid,
+                                 {"task_state": states.DELETING, "progress": 0},
+                                 expected_attrs=SHOW_ATTRS)
         local = True
         if instance.host is not None:
             service = self._in_cell(cell, self._compute_service, instance.host)
@@ -407,14 +430,19 @@ class ServersAPI:
         if not local and original_task_state in (states.DELETING, states.SOFT_DELETING):
             LOG.info("Instance %s is already in deleting state, ignoring this request",
                      instance_uuid)
-            return
+            return None
         self._in_cell(cell, self._record_action, context, instance, "delete")
-        if not local:
-            if self.compute_rpcapi is not None:
-                self.compute_rpcapi.terminate_instance(context, instance, [])
-            return
-        self._in_cell(cell, self._local_delete, instance)
+        return ("local" if local else "compute"), deleting
+
+    def _local_delete(self, api_conn: sa.Connection, instance_uuid: str) -> Instance:
+        """Nova's ``_local_delete``: the instance is marked deleted and destroyed here,
+        its volume attachments forgotten (no compute service will do it) and its
+        mapping queued for delete; the instance as deleted."""
+        located = self._locate(api_conn, instance_uuid, expected_attrs=())
+        self._in_cell(located.cell, self._destroy_here, located.instance)
         instance_mappings.set_queued_for_delete(api_conn, instance_uuid, True)
+        return self._in_cell(located.cell, instances.get, instance_uuid,
+                             expected_attrs=SHOW_ATTRS, read_deleted="yes")
 
     @staticmethod
     def _forget_build_request(api_conn: sa.Connection, instance_uuid: str) -> None:
@@ -434,9 +462,7 @@ class ServersAPI:
                                 project_id=context.project_id)
 
     @staticmethod
-    def _local_delete(conn: sa.Connection, instance: Instance) -> None:
-        """Nova's ``_local_delete``: the instance is marked deleted and destroyed here,
-        its volume attachments forgotten (no compute service will do it)."""
+    def _destroy_here(conn: sa.Connection, instance: Instance) -> None:
         now = utcnow()
         if instance.host is not None or instance.vm_state in (
                 states.SHELVED_OFFLOADED, states.ERROR):

@@ -1,11 +1,15 @@
-"""``instance.update``: Nova's versioned ``InstanceUpdatePayload`` and the legacy
-``compute.instance.update``, as ``nova/notifications/base.py`` sends them.
+"""``instance.update`` and ``instance.delete.{start,end}`` sent from the API: Nova's
+versioned ``InstanceUpdatePayload``/``InstanceActionPayload`` and the legacy
+``compute.instance.update``/``compute.instance.delete.*``, as
+``nova/notifications/base.py`` and ``compute/utils.py`` send them.
 
 - ``send_instance_update_notification``: always (the server tags API sends it after
   every change, from ``nova-api``).
 - ``send_update``: what Nova's ``Instance.save()`` sends, only with ``[notifications]
   notify_on_state_change`` set (from ``compute``: legacy publisher ``compute.<host>``,
   versioned ``nova-compute:<host>``, as Nova's API does when it saves an instance).
+- ``notify_about_instance_delete``: around a delete the API does itself (the server
+  had no host, or its compute service is down).
 
 The payload carries no block devices (``[notifications] bdms_in_notifications`` needs
 the compute side) and no bandwidth (Nova's is empty without the XenAPI driver).
@@ -90,6 +94,48 @@ def ip_payloads(instance: Instance) -> list[dict[str, Any]]:
     return found
 
 
+def instance_data(context, instance: Instance) -> dict[str, Any]:
+    """The fields of Nova's ``InstancePayload`` (1.9) of an instance."""
+    i = instance
+    return {
+        "uuid": i.uuid, "user_id": i.user_id, "tenant_id": i.project_id,
+        "reservation_id": i.reservation_id, "display_name": i.display_name,
+        "display_description": i.display_description, "host_name": i.hostname,
+        "host": i.host, "node": i.node, "os_type": i.os_type,
+        "architecture": i.architecture, "availability_zone": i.availability_zone,
+        "flavor": FlavorPayload(i.flavor).to_primitive() if i.flavor else None,
+        "image_uuid": i.image_ref, "key_name": i.key_name, "kernel_id": i.kernel_id,
+        "ramdisk_id": i.ramdisk_id, "created_at": isotime(i.created_at),
+        "launched_at": isotime(i.launched_at), "terminated_at": isotime(i.terminated_at),
+        "deleted_at": isotime(i.deleted_at), "updated_at": isotime(i.updated_at),
+        "state": i.vm_state, "power_state": POWER_STATES.get(i.power_state or 0),
+        "task_state": i.task_state, "progress": i.progress,
+        "ip_addresses": ip_payloads(i), "block_devices": [],
+        "metadata": dict(i.metadata), "locked": bool(i.locked),
+        "auto_disk_config": "AUTO" if i.auto_disk_config else "MANUAL",
+        "request_id": getattr(context, "request_id", None),
+        "action_initiator_user": getattr(context, "user_id", None),
+        "action_initiator_project": getattr(context, "project_id", None),
+        "locked_reason": i.system_metadata.get("locked_reason"),
+        "shares": [],
+    }
+
+
+class InstanceActionPayload(base.NotificationPayloadBase):
+    """An action on an instance (``instance.delete.start``, ...): the instance and
+    the fault of a failed action (none here)."""
+
+    SCHEMA_NAME = "InstanceActionPayload"
+    VERSION = "1.9"
+
+    def __init__(self, context, instance: Instance):
+        self.context = context
+        self.instance = instance
+
+    def data(self) -> dict[str, Any]:
+        return {**instance_data(self.context, self.instance), "fault": None}
+
+
 class InstanceUpdatePayload(base.NotificationPayloadBase):
     SCHEMA_NAME = "InstanceUpdatePayload"
     VERSION = "2.1"
@@ -107,26 +153,7 @@ class InstanceUpdatePayload(base.NotificationPayloadBase):
         i = self.instance
         start, end = audit_period_bounds(self.conf, self.now)
         return {
-            "uuid": i.uuid, "user_id": i.user_id, "tenant_id": i.project_id,
-            "reservation_id": i.reservation_id, "display_name": i.display_name,
-            "display_description": i.display_description, "host_name": i.hostname,
-            "host": i.host, "node": i.node, "os_type": i.os_type,
-            "architecture": i.architecture, "availability_zone": i.availability_zone,
-            "flavor": FlavorPayload(i.flavor).to_primitive() if i.flavor else None,
-            "image_uuid": i.image_ref, "key_name": i.key_name, "kernel_id": i.kernel_id,
-            "ramdisk_id": i.ramdisk_id, "created_at": isotime(i.created_at),
-            "launched_at": isotime(i.launched_at), "terminated_at": isotime(i.terminated_at),
-            "deleted_at": isotime(i.deleted_at), "updated_at": isotime(i.updated_at),
-            "state": i.vm_state, "power_state": POWER_STATES.get(i.power_state or 0),
-            "task_state": i.task_state, "progress": i.progress,
-            "ip_addresses": ip_payloads(i), "block_devices": [],
-            "metadata": dict(i.metadata), "locked": bool(i.locked),
-            "auto_disk_config": "AUTO" if i.auto_disk_config else "MANUAL",
-            "request_id": getattr(self.context, "request_id", None),
-            "action_initiator_user": getattr(self.context, "user_id", None),
-            "action_initiator_project": getattr(self.context, "project_id", None),
-            "locked_reason": i.system_metadata.get("locked_reason"),
-            "shares": [],
+            **instance_data(self.context, i),
             "state_update": _Named("InstanceStateUpdatePayload", "1.0", {
                 "old_state": i.vm_state, "state": i.vm_state,
                 "old_task_state": i.task_state, "new_task_state": i.task_state,
@@ -139,13 +166,10 @@ class InstanceUpdatePayload(base.NotificationPayloadBase):
         }
 
 
-def legacy_payload(instance: Instance, conf, *, old_display_name: str | None = None,
-                   now: datetime.datetime | None = None) -> dict[str, Any]:
-    """Nova's ``info_from_instance`` with the update's states, audit period and
-    bandwidth (the legacy ``compute.instance.update``)."""
+def info_from_instance(instance: Instance, conf) -> dict[str, Any]:
+    """Nova's ``info_from_instance``: the legacy payload of an instance."""
     i = instance
     flavor = i.flavor
-    start, end = audit_period_bounds(conf, now or utcnow())
     image_url = None
     endpoint = _option(conf, "glance", "endpoint_override", None)
     if endpoint and i.image_ref:
@@ -177,11 +201,21 @@ def legacy_payload(instance: Instance, conf, *, old_display_name: str | None = N
         "image_meta": {k[len("image_"):]: v for k, v in i.system_metadata.items()
                        if k.startswith("image_")},
         "metadata": dict(i.metadata),
-        "old_state": i.vm_state, "old_task_state": i.task_state,
-        "new_task_state": i.task_state,
-        "audit_period_beginning": strtime(start), "audit_period_ending": strtime(end),
-        "bandwidth": {},
     }
+    return payload
+
+
+def legacy_payload(instance: Instance, conf, *, old_display_name: str | None = None,
+                   now: datetime.datetime | None = None) -> dict[str, Any]:
+    """``info_from_instance`` with the update's states, audit period and bandwidth (the
+    legacy ``compute.instance.update``)."""
+    start, end = audit_period_bounds(conf, now or utcnow())
+    payload = info_from_instance(instance, conf)
+    payload.update({
+        "old_state": instance.vm_state, "old_task_state": instance.task_state,
+        "new_task_state": instance.task_state,
+        "audit_period_beginning": strtime(start), "audit_period_ending": strtime(end),
+        "bandwidth": {}})
     if old_display_name:
         payload["old_display_name"] = old_display_name
     return payload
@@ -217,6 +251,25 @@ class InstanceNotifier:
             publisher=base.NotificationPublisher(host=host, source=source),
             payload=InstanceUpdatePayload(context, instance, self.conf,
                                           old_display_name=old_display_name),
+        ).emit(self.versioned, context)
+
+    def notify_about_instance_delete(self, context, instance: Instance, phase: str
+                                     ) -> None:
+        """``compute.instance.delete.<phase>`` (legacy, publisher ``compute.<host>``)
+        and ``instance.delete.<phase>`` (versioned, from nova-api), as Nova's
+        ``notify_about_instance_delete`` around a delete done in the API."""
+        host = self._host()
+        if self.legacy is not None and self.legacy.is_enabled():
+            try:
+                self.legacy.prepare(publisher_id=f"compute.{host}").info(
+                    context, "compute.instance.delete.%s" % phase,
+                    info_from_instance(instance, self.conf))
+            except Exception:
+                base.LOG.exception("compute.instance.delete.%s could not be sent", phase)
+        base.NotificationBase(
+            event_type=base.EventType("instance", "delete", phase),
+            publisher=base.NotificationPublisher(host=host, source="nova-api"),
+            payload=InstanceActionPayload(context, instance),
         ).emit(self.versioned, context)
 
     def send_update(self, context, old: Instance, new: Instance) -> None:

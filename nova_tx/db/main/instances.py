@@ -201,9 +201,10 @@ def _with_joined(conn: sa.Connection, found: list[Instance],
     extras = wanted & set(instance_obj.EXTRA_ATTRS)
     if extras:
         columns = [instance_extra.c[name] for name in sorted(extras)]
+        # One row per instance, soft-deleted with it: a deleted instance keeps its
+        # flavor (as Nova reads it).
         for row in conn.execute(sa.select(instance_extra.c.instance_uuid, *columns)
-                                .where(instance_extra.c.instance_uuid.in_(uuids),
-                                       instance_extra.c.deleted == 0)):
+                                .where(instance_extra.c.instance_uuid.in_(uuids))):
             _load_extra(by_uuid[row.instance_uuid], row._mapping, extras)
     return found
 
