@@ -13,6 +13,8 @@ from oslo_config import cfg
 
 from nova_tx.bus.interfaces import ITransport
 from nova_tx.bus.rpc import RPCServer, Target
+from nova_tx.conductor.compute_nodes import ComputeNodeGateway
+from nova_tx.conductor.instances import InstanceGateway
 from nova_tx.conductor.manager import ConductorManager
 from nova_tx.conductor.rpcapi import RPC_TOPIC
 from nova_tx.servicegroup.api import Heartbeat
@@ -24,8 +26,11 @@ class ConductorService(DatabaseBusService):
                  transport: ITransport | None = None):
         super().__init__("nova-conductor", conf, reactor=reactor, transport=transport)
         self.manager = ConductorManager(self.records)
+        self.instances = InstanceGateway(lambda: self.pool)
+        self.compute_nodes = ComputeNodeGateway(lambda: self.pool)
         RPCServer(self.transport, Target(topic=RPC_TOPIC, server=conf.host),
-                  [self.manager], conf=conf, reactor=self.reactor).setServiceParent(self)
+                  [self.manager, self.instances, self.compute_nodes], conf=conf,
+                  reactor=self.reactor).setServiceParent(self)
         Heartbeat(self.records, conf, binary="nova-conductor", topic=RPC_TOPIC,
                   reactor=self.reactor).setServiceParent(self)
 
