@@ -46,8 +46,6 @@ class ServersCreateAllInOneTest(unittest.SynchronousTestCase):
         finally:
             db.close()
         self.assertEqual([3, 3, 3], counts)
-        # The cast reached the bus (the conductor does not build yet).
-        self.assertIn("schedule_and_build_instances", daemon.output())
 
     def openstack_refused(self, *args: str) -> str:
         import subprocess
