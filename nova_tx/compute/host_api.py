@@ -354,6 +354,26 @@ class HostAPI:
             return totals
         return await self.api_db.do(thd)
 
+    async def compute_services_of(self, nodes: Iterable[InCell[ComputeNode]]
+                                  ) -> dict[tuple[str, str], Service]:
+        """``{(cell uuid, host): live nova-compute service}`` for the hosts of these
+        nodes: one query per cell, however many nodes (Nova asks once per node)."""
+        by_cell: dict[str, set[str]] = {}
+        for node in nodes:
+            if node.item.host:
+                by_cell.setdefault(node.cell_uuid, set()).add(node.item.host)
+
+        def thd(api_conn):
+            found: dict[tuple[str, str], Service] = {}
+            for cell_uuid, hosts in by_cell.items():
+                for service in self._read(self._cell(api_conn, cell_uuid),
+                                          services.get_compute_services_by_hosts, hosts):
+                    found[(cell_uuid, service.host)] = service
+            return found
+        if not by_cell:
+            return {}
+        return await self.api_db.do(thd)
+
     async def compute_service_in_cell(self, node: InCell[ComputeNode]) -> Service | None:
         """The live nova-compute service of a node's host, from the node's cell; None
         when it was deleted (its nodes may linger until cleaned up)."""

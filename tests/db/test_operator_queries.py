@@ -107,6 +107,10 @@ class CellQueriesTests:
             services.get_by_compute_host(self.conn, "H1")
         with self.assertRaises(exception.ServiceNotFound):
             services.get_by_uuid(self.conn, str(uuidlib.uuid4()))
+        self.assertEqual(["h1", "h2"], [s.host for s in services.get_compute_services_by_hosts(
+            self.conn, ["h2", "h1", "h3"])])
+        self.assertEqual([], services.get_compute_services_by_hosts(self.conn, ["H1"]))
+        self.assertEqual([], services.get_compute_services_by_hosts(self.conn, []))
 
     def test_soft_delete_takes_the_nodes(self):
         compute = self.service("h1")

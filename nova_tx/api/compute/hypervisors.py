@@ -128,10 +128,10 @@ async def _view(req, node: ComputeNode, service: Service, *, detail: bool,
 
 async def _with_services(req, nodes: list[InCell[ComputeNode]]
                          ) -> list[tuple[InCell[ComputeNode], Service]]:
-    host_api = _operator.host_api(req)
+    by_host = await _operator.host_api(req).compute_services_of(nodes)
     found = []
     for node in nodes:
-        service = await host_api.compute_service_in_cell(node)
+        service = by_host.get((node.cell_uuid, node.item.host))
         if service is None:
             LOG.debug("Unable to find service for compute node %s. The service may be "
                       "deleted and compute nodes need to be manually cleaned up.",

@@ -6,7 +6,7 @@ Plain functions of a Connection to a cell's database (see
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,6 +143,20 @@ def get_by_compute_host(conn: sa.Connection, host: str) -> Service:
         if row.host == host:
             return _from_row(row)
     raise exception.ComputeHostNotFound(host=host)
+
+
+def get_compute_services_by_hosts(conn: sa.Connection, hosts: Iterable[str]
+                                  ) -> list[Service]:
+    """The live nova-compute services of these hosts (exact names, as
+    ``get_by_compute_host``), oldest first."""
+    wanted = set(hosts)
+    if not wanted:
+        return []
+    rows = conn.execute(sa.select(services).where(services.c.deleted == 0)
+                        .where(services.c.binary == "nova-compute")
+                        .where(services.c.host.in_(sorted(wanted)))
+                        .order_by(services.c.id))
+    return [_from_row(row) for row in rows if row.host in wanted]
 
 
 def soft_delete(conn: sa.Connection, service_id: int) -> Service:
