@@ -126,16 +126,19 @@ class ServersAPI:
     ``quota``: the QuotaEngine (metadata items); ``compute_rpcapi``: what casts
     ``terminate_instance`` to a compute host (None until the compute service exists:
     a server on a host then stays in task state ``deleting``); ``notifier``: the
-    ``nova_tx.notifications.instance.InstanceNotifier`` of ``instance.update``."""
+    ``nova_tx.notifications.instance.InstanceNotifier`` of ``instance.update``;
+    ``network``: the network port (``nova_tx.network.api.INetworkAPI``) whose ports a
+    local delete releases."""
 
     def __init__(self, api_db, cells: CellEngines, conf, *, quota=None,
-                 compute_rpcapi=None, notifier=None):
+                 compute_rpcapi=None, notifier=None, network=None):
         self.api_db = api_db
         self.cells = cells
         self.conf = conf
         self.quota = quota
         self.compute_rpcapi = compute_rpcapi
         self.notifier = notifier
+        self.network = network
 
     def _send_update(self, context, old: Instance, new: Instance) -> None:
         if self.notifier is not None:
@@ -391,15 +394,32 @@ class ServersAPI:
             return
         where, deleting = outcome
         if where == "compute":
-            if self.compute_rpcapi is not None:
-                result = self.compute_rpcapi.terminate_instance(context, deleting, [])
+            terminate = getattr(self.compute_rpcapi, "terminate_instance", None)
+            if terminate is not None:
+                result = terminate(context, deleting, [])
                 if inspect.isawaitable(result):
                     await result
             return
         # Deleted here: the notifications around it come from the API, as Nova's.
         self._notify_delete(context, deleting, "start")
-        deleted = await self.api_db.do(self._local_delete, instance.uuid)
+        released = await self._release_ports(context, deleting)
+        deleted = await self.api_db.do(self._local_delete, instance.uuid, released)
         self._notify_delete(context, deleted, "end")
+
+    async def _release_ports(self, context, instance: Instance) -> bool:
+        """Delete the server's ports (keep and unbind those the user made); whether
+        that was done. A network service that cannot be reached does not stop the
+        delete: the ports stay for the operator (logged)."""
+        if self.network is None:
+            return False
+        try:
+            await self.network.deallocate_for_instance(
+                context, instance.uuid, network_info=instance.network_info)
+        except Exception as e:
+            LOG.warning("The ports of deleted instance %s were not released: %s",
+                        instance.uuid, e)
+            return False
+        return True
 
     def _notify_delete(self, context, instance: Instance, phase: str) -> None:
         if self.notifier is not None:
@@ -434,11 +454,15 @@ class ServersAPI:
         self._in_cell(cell, self._record_action, context, instance, "delete")
         return ("local" if local else "compute"), deleting
 
-    def _local_delete(self, api_conn: sa.Connection, instance_uuid: str) -> Instance:
+    def _local_delete(self, api_conn: sa.Connection, instance_uuid: str,
+                      ports_released: bool) -> Instance:
         """Nova's ``_local_delete``: the instance is marked deleted and destroyed here,
-        its volume attachments forgotten (no compute service will do it) and its
-        mapping queued for delete; the instance as deleted."""
+        its volume attachments forgotten (no compute service will do it), its info
+        cache emptied once its ports are gone, and its mapping queued for delete; the
+        instance as deleted."""
         located = self._locate(api_conn, instance_uuid, expected_attrs=())
+        if ports_released:
+            self._in_cell(located.cell, instances.set_network_info, instance_uuid, [])
         self._in_cell(located.cell, self._destroy_here, located.instance)
         instance_mappings.set_queued_for_delete(api_conn, instance_uuid, True)
         return self._in_cell(located.cell, instances.get, instance_uuid,

@@ -52,6 +52,21 @@ NETWORK_INFO = [{"id": "port-1", "address": "00:0c:29:0d:11:74", "network": {
                                             "type": "fixed", "floating_ips": []}]}]}}]
 
 
+class FakeNetwork:
+    """The network port as a local delete uses it: records the released servers."""
+
+    def __init__(self):
+        self.released: list[tuple[str, list]] = []
+        self.fail = False
+
+    async def deallocate_for_instance(self, context, instance_uuid, *, network_info=None):
+        if self.fail:
+            from nova_tx.network.api import NetworkServiceUnavailable
+
+            raise NetworkServiceUnavailable(server="neutron", reason="down")
+        self.released.append((instance_uuid, network_info))
+
+
 class ServersServer(ResourceServer):
     """``await server.request(...)`` as APIServer; ``add_instance`` and
     ``add_build_request`` seed servers; ``engine`` is the API database and
@@ -98,6 +113,8 @@ class ServersServer(ResourceServer):
             "notifier": get_notifier(self.transport, conf, "api"),
         })
         self.components = router.app.components
+        self.network = FakeNetwork()
+        self.components["network_api"] = self.network
         testcase.addCleanup(self._dispose)
 
     def _dispose(self) -> None:

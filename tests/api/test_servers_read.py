@@ -466,6 +466,22 @@ class ServersUpdateDeleteTest(unittest.TestCase):
             "SELECT action FROM instance_actions WHERE instance_uuid = ?", instance.uuid)
         self.assertEqual("delete", action)
 
+    async def test_a_local_delete_releases_the_ports_and_survives_a_network_outage(self):
+        released = self.api.add_instance(vm_state=states.ERROR)
+        self.assertEqual(204, (await self.delete(released.uuid)).code)
+        self.assertEqual([(released.uuid, self.api.instance().network_info)],
+                         self.api.network.released)
+        self.assertEqual([], self.api.get_instance(
+            released.uuid, read_deleted="yes", expected_attrs=("info_cache",)).network_info)
+        self.api.network.fail = True
+        kept = self.api.add_instance(vm_state=states.ERROR)
+        self.assertEqual(204, (await self.delete(kept.uuid)).code)
+        gone = self.api.get_instance(kept.uuid, read_deleted="yes",
+                                     expected_attrs=("info_cache",))
+        self.assertTrue(gone.deleted)
+        self.assertEqual("192.168.1.30", gone.network_info[0]["network"]["subnets"][0][
+            "ips"][0]["address"])
+
     async def test_delete_on_a_live_host_hands_over_and_on_a_down_one_is_local(self):
         self.api.add_service("up")
         self.api.add_service("down", seen=T0)

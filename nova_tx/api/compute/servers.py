@@ -32,6 +32,7 @@ from nova_tx.api.compute.schemas import servers as schema
 from nova_tx.api.compute.server_views import ViewBuilder
 from nova_tx.compute import states
 from nova_tx.compute.servers import SHOW_ATTRS, Located, ServersAPI, parse_isotime
+from nova_tx.network import api as network_api
 from nova_tx.notifications.instance import InstanceNotifier
 
 routes = wsgi.Routes()
@@ -56,7 +57,16 @@ def servers_api(req) -> ServersAPI:
                                 legacy=components.get("notifier"))
     return ServersAPI(components["api_db"], cell_engines(req), req.conf,
                       quota=quota_engine(req),
-                      compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier)
+                      compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier,
+                      network=_network_api(req))
+
+
+def _network_api(req):
+    """The network port of this process (made on first use, shared with create)."""
+    components = req.app.components
+    if components.get("network_api") is None:
+        components["network_api"] = network_api.make_network_api(req.conf)
+    return components["network_api"]
 
 
 def canonical_uuid(server_id: str) -> str:
