@@ -886,3 +886,8 @@ class PortRequiresFixedIP(Invalid):
 class NetworkRequiresSubnet(Invalid):
     msg_fmt = ("Network %(network_uuid)s requires a subnet in order to boot instances "
                "on.")
+
+
+class AllocationDeleteFailed(NovaException):
+    msg_fmt = "Failed to delete allocations for consumer %(consumer_uuid)s. Error: %(error)s"
+    code = 409

@@ -128,10 +128,11 @@ class ServersAPI:
     a server on a host then stays in task state ``deleting``); ``notifier``: the
     ``nova_tx.notifications.instance.InstanceNotifier`` of ``instance.update``;
     ``network``: the network port (``nova_tx.network.api.INetworkAPI``) whose ports a
-    local delete releases."""
+    local delete releases; ``placement``: the placement client
+    (``nova_tx.placement.client.IPlacementClient``) whose allocations it deletes."""
 
     def __init__(self, api_db, cells: CellEngines, conf, *, quota=None,
-                 compute_rpcapi=None, notifier=None, network=None):
+                 compute_rpcapi=None, notifier=None, network=None, placement=None):
         self.api_db = api_db
         self.cells = cells
         self.conf = conf
@@ -139,6 +140,7 @@ class ServersAPI:
         self.compute_rpcapi = compute_rpcapi
         self.notifier = notifier
         self.network = network
+        self.placement = placement
 
     def _send_update(self, context, old: Instance, new: Instance) -> None:
         if self.notifier is not None:
@@ -403,8 +405,25 @@ class ServersAPI:
         # Deleted here: the notifications around it come from the API, as Nova's.
         self._notify_delete(context, deleting, "start")
         released = await self._release_ports(context, deleting)
+        await self._delete_allocations(context, instance.uuid)
         deleted = await self.api_db.do(self._local_delete, instance.uuid, released)
         self._notify_delete(context, deleted, "end")
+
+    async def _delete_allocations(self, context, instance_uuid: str) -> None:
+        """Nova's ``delete_allocation_for_instance(force=True)``: the server's
+        allocations go before it does; AllocationDeleteFailed (409) keeps the server."""
+        if self.placement is None:
+            return
+        try:
+            response = await self.placement.delete(
+                f"/allocations/{instance_uuid}",
+                global_request_id=getattr(context, "global_request_id", None))
+        except Exception as e:
+            raise exception.AllocationDeleteFailed(consumer_uuid=instance_uuid,
+                                                   error=str(e)) from None
+        if response.status_code not in (204, 404):
+            raise exception.AllocationDeleteFailed(consumer_uuid=instance_uuid,
+                                                   error=response.text)
 
     async def _release_ports(self, context, instance: Instance) -> bool:
         """Delete the server's ports (keep and unbind those the user made); whether

@@ -67,6 +67,22 @@ class FakeNetwork:
         self.released.append((instance_uuid, network_info))
 
 
+class FakePlacement:
+    """The placement client as a local delete uses it: records the deletes and
+    answers ``status`` (204 by default)."""
+
+    def __init__(self):
+        self.deleted: list[str] = []
+        self.status = 204
+
+    async def delete(self, url, **kwargs):
+        from nova_tx.placement.client import PlacementClientResponse
+
+        self.deleted.append(url)
+        return PlacementClientResponse(self.status, {}, b"boom" if self.status >= 400
+                                       else b"")
+
+
 class ServersServer(ResourceServer):
     """``await server.request(...)`` as APIServer; ``add_instance`` and
     ``add_build_request`` seed servers; ``engine`` is the API database and
@@ -115,6 +131,8 @@ class ServersServer(ResourceServer):
         self.components = router.app.components
         self.network = FakeNetwork()
         self.components["network_api"] = self.network
+        self.placement = FakePlacement()
+        self.components["placement_client"] = self.placement
         testcase.addCleanup(self._dispose)
 
     def _dispose(self) -> None:

@@ -466,9 +466,19 @@ class ServersUpdateDeleteTest(unittest.TestCase):
             "SELECT action FROM instance_actions WHERE instance_uuid = ?", instance.uuid)
         self.assertEqual("delete", action)
 
+    async def test_a_local_delete_keeps_the_server_when_its_allocations_stay(self):
+        self.api.placement.status = 500
+        instance = self.api.add_instance(vm_state=states.ERROR)
+        reply = await self.delete(instance.uuid)
+        self.assertEqual((409, f"Failed to delete allocations for consumer {instance.uuid}."
+                          " Error: boom"),
+                         (reply.code, reply.json["conflictingRequest"]["message"]))
+        self.assertFalse(self.api.get_instance(instance.uuid).deleted)
+
     async def test_a_local_delete_releases_the_ports_and_survives_a_network_outage(self):
         released = self.api.add_instance(vm_state=states.ERROR)
         self.assertEqual(204, (await self.delete(released.uuid)).code)
+        self.assertEqual([f"/allocations/{released.uuid}"], self.api.placement.deleted)
         self.assertEqual([(released.uuid, self.api.instance().network_info)],
                          self.api.network.released)
         self.assertEqual([], self.api.get_instance(

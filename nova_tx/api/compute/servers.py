@@ -28,6 +28,7 @@ from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import pagination, wsgi
 from nova_tx.api.compute._components import cell_engines, quota_engine
+from nova_tx.api.compute._operator import placement_client
 from nova_tx.api.compute.schemas import servers as schema
 from nova_tx.api.compute.server_views import ViewBuilder
 from nova_tx.compute import states
@@ -58,7 +59,7 @@ def servers_api(req) -> ServersAPI:
     return ServersAPI(components["api_db"], cell_engines(req), req.conf,
                       quota=quota_engine(req),
                       compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier,
-                      network=_network_api(req))
+                      network=_network_api(req), placement=placement_client(req))
 
 
 def _network_api(req):
