@@ -1,6 +1,7 @@
-"""POST /servers in the all-in-one, with the stock python-openstackclient: the server
-is accepted and listed in BUILD (the conductor's build is issue 10's), with the image
-and network from the embedded services, and its build request in the API database."""
+"""POST /servers in the all-in-one, with the stock python-openstackclient: the servers
+are accepted with the image and network of the embedded services and listed, their
+request specs and instance mappings recorded in the API database. What the conductor
+and the compute make of them afterwards (issues 9 and 10) is not this test's."""
 import json
 import os
 import sqlite3
@@ -9,6 +10,9 @@ from twisted.trial import unittest
 
 from tests.functional import test_allinone
 from tests.helpers import BIN, unavailable
+
+#: Accepted servers are building, or already built or failed once a conductor ran.
+STATUSES = {"BUILD", "ACTIVE", "ERROR"}
 
 
 class ServersCreateAllInOneTest(unittest.SynchronousTestCase):
@@ -25,14 +29,15 @@ class ServersCreateAllInOneTest(unittest.SynchronousTestCase):
         created = json.loads(self.openstack(
             "server", "create", "--flavor", "m1.tiny", "--image", "nova-tx-tiny",
             "--network", "private", "--property", "role=web", "-f", "json", "web"))
-        self.assertEqual(("web", "BUILD"), (created["name"], created["status"]))
+        self.assertEqual("web", created["name"])
+        self.assertIn(created["status"], STATUSES)
         self.assertTrue(created["adminPass"])
         json.loads(self.openstack(
             "server", "create", "--flavor", "m1.tiny", "--image", "nova-tx-tiny",
             "--nic", "none", "--min", "2", "--max", "2", "-f", "json", "multi"))
         listed = json.loads(self.openstack("server", "list", "-f", "json"))
         self.assertEqual(["multi-1", "multi-2", "web"], sorted(s["Name"] for s in listed))
-        self.assertEqual({"BUILD"}, {s["Status"] for s in listed})
+        self.assertLessEqual({s["Status"] for s in listed}, STATUSES)
         # A refusal of the API's: a zone that is not there; nothing is recorded.
         refused = self.openstack_refused(
             "server", "create", "--flavor", "m1.tiny", "--image", "nova-tx-tiny",
@@ -42,10 +47,10 @@ class ServersCreateAllInOneTest(unittest.SynchronousTestCase):
         db = sqlite3.connect(os.path.join(self.checkout, "var", "nova_api.sqlite"))
         try:
             counts = [db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                      for table in ("build_requests", "request_specs", "instance_mappings")]
+                      for table in ("request_specs", "instance_mappings")]
         finally:
             db.close()
-        self.assertEqual([3, 3, 3], counts)
+        self.assertEqual([3, 3], counts)
 
     def openstack_refused(self, *args: str) -> str:
         import subprocess
