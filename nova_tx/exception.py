@@ -891,3 +891,18 @@ class NetworkRequiresSubnet(Invalid):
 class AllocationDeleteFailed(NovaException):
     msg_fmt = "Failed to delete allocations for consumer %(consumer_uuid)s. Error: %(error)s"
     code = 409
+
+
+# The compute node (issue 9): resource tracking and provider config files.
+
+class ComputeResourcesUnavailable(NovaException):
+    """A claim no longer fits the host (the build is rescheduled)."""
+
+    msg_fmt = "Insufficient compute resources: %(reason)s."
+
+
+class ProviderConfigException(NovaException):
+    """A provider config file (``[compute] provider_config_location``) that
+    nova-compute cannot use: the service does not start."""
+
+    msg_fmt = "An error occurred while processing a provider config file: %(error)s"

@@ -175,3 +175,80 @@ def soft_delete_by_host(conn: sa.Connection, host: str, service_id: int | None =
         condition = sa.or_(condition, compute_nodes.c.service_id == service_id)
     return conn.execute(compute_nodes.update().where(_LIVE).where(condition).values(
         deleted=compute_nodes.c.id, deleted_at=utcnow())).rowcount
+
+
+# -- the compute's own record (the conductor's gateway, issue 9) -------------------------
+
+#: The columns a compute writes and reads back of its node, beside ``id``.
+RECORD_FIELDS = tuple(
+    c.name for c in compute_nodes.columns if c.name not in ("id", "deleted", "deleted_at"))
+#: What a compute may set: everything but the bookkeeping columns.
+WRITABLE_FIELDS = frozenset(RECORD_FIELDS) - {"created_at", "updated_at", "mapped"}
+
+
+def _record(row: sa.Row) -> dict[str, Any]:
+    record = {"id": row.id, **{name: getattr(row, name) for name in RECORD_FIELDS}}
+    if record["host_ip"] is not None:
+        record["host_ip"] = str(record["host_ip"])
+    return record
+
+
+def _writable(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - WRITABLE_FIELDS
+    if unknown:
+        raise exception.Invalid(
+            f"compute node fields that cannot be written: {', '.join(sorted(unknown))}")
+    return dict(values)
+
+
+def get_record_by_host_and_nodename(conn: sa.Connection, host: str, nodename: str
+                                    ) -> dict[str, Any]:
+    """Every column of the live node ``nodename`` of ``host`` (Nova's
+    ``compute_node_get_by_host_and_nodename``); raises ComputeHostNotFound."""
+    row = conn.execute(
+        sa.select(compute_nodes).where(_LIVE).where(compute_nodes.c.host == host)
+        .where(compute_nodes.c.hypervisor_hostname == nodename)
+        .order_by(compute_nodes.c.id)).first()
+    if row is None:
+        raise exception.ComputeHostNotFound(host=f"{host} ({nodename})")
+    return _record(row)
+
+
+def get_record(conn: sa.Connection, node_id: int) -> dict[str, Any]:
+    row = conn.execute(sa.select(compute_nodes).where(_LIVE)
+                       .where(compute_nodes.c.id == node_id)).one_or_none()
+    if row is None:
+        raise exception.ComputeHostNotFound(host=node_id)
+    return _record(row)
+
+
+def create_record(conn: sa.Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert a node (``uuid``, ``host``, ``hypervisor_hostname`` and the resources);
+    a second live node with the same uuid or host and node name is DBDuplicateEntry."""
+    values = _writable(values)
+    values.setdefault("stats", "{}")
+    node_id = conn.execute(compute_nodes.insert().values(
+        **values, mapped=0, deleted=0, created_at=utcnow())).inserted_primary_key[0]
+    return get_record(conn, node_id)
+
+
+def update_record(conn: sa.Connection, node_id: int, values: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """Change the given columns of a live node; raises ComputeHostNotFound."""
+    values = _writable(values)
+    if values:
+        updated = conn.execute(compute_nodes.update().where(_LIVE)
+                               .where(compute_nodes.c.id == node_id)
+                               .values(**values, updated_at=utcnow())).rowcount
+        if not updated:
+            raise exception.ComputeHostNotFound(host=node_id)
+    return get_record(conn, node_id)
+
+
+def delete_record(conn: sa.Connection, node_id: int) -> None:
+    """Soft-delete one node (its hypervisor is gone); raises ComputeHostNotFound."""
+    deleted = conn.execute(compute_nodes.update().where(_LIVE)
+                           .where(compute_nodes.c.id == node_id)
+                           .values(deleted=compute_nodes.c.id, deleted_at=utcnow())).rowcount
+    if not deleted:
+        raise exception.ComputeHostNotFound(host=node_id)
