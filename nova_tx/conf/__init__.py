@@ -9,12 +9,14 @@ from nova_tx.conf import (
     api,
     availability_zone,
     compute,
+    compute_manager,
     database,
     default,
     embedded,
     embedded_services,
     glance,
     keystone_authtoken,
+    libvirt,
     messaging,
     metrics,
     neutron,
@@ -22,6 +24,7 @@ from nova_tx.conf import (
     quota,
     remote_debug,
     scheduler,
+    servers,
     servicegroup,
     virt,
     workarounds,
@@ -33,9 +36,10 @@ from nova_tx.conf import (
 CONF = cfg.ConfigOpts()
 
 #: The section modules, in the order their options are registered and listed.
-MODULES = (default, api, availability_zone, compute, database, embedded, embedded_services,
-           glance, keystone_authtoken, messaging, metrics, neutron, placement, quota,
-           remote_debug, scheduler, servicegroup, virt, workarounds)
+MODULES = (default, api, availability_zone, compute, compute_manager, database, embedded,
+           embedded_services, glance, keystone_authtoken, libvirt, messaging, metrics,
+           neutron, placement, quota, remote_debug, scheduler, servers, servicegroup, virt,
+           workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)
