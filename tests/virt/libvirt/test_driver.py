@@ -1,0 +1,379 @@
+"""``LibvirtDriver`` against libvirt's test driver: resources, provider tree, and the guest
+lifecycle (spawn, destroy, reboot, power, pause, suspend, console, events)."""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+import uuid as uuidlib
+from typing import Any
+
+import libvirt
+from twisted.internet import defer, reactor, task
+from twisted.trial import unittest
+from zope.interface.verify import verifyObject
+
+from nova_tx import exception
+from nova_tx.compute import states
+from nova_tx.objects import numa as obj
+from nova_tx.objects.flavor import Flavor
+from nova_tx.objects.instance import Instance
+from nova_tx.scheduler import kernel
+from nova_tx.virt import driver as virt_driver
+from nova_tx.virt import hardware
+from nova_tx.virt.libvirt import driver as libvirt_driver
+from nova_tx.virt.libvirt import imagebackend
+from nova_tx.virt.libvirt.driver import InstanceSpawnFailure, LibvirtDriver
+from tests.helpers import unavailable
+from tests.virt.libvirt.helpers import fixture_uri, make_conf
+
+IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+_ids = itertools.count(0x7000 + os.getpid() % 0x1000 * 16)
+
+
+class FakeImageAPI:
+    """The image port's ``download_to``: a small raw image made with qemu-img."""
+
+    def __init__(self):
+        self.downloads: list[str] = []
+
+    async def download_to(self, context: Any, image_id: str, path: str) -> int:
+        self.downloads.append(image_id)
+        await imagebackend.qemu_img("create", "-f", "raw", path, "16M")
+        return os.path.getsize(path)
+
+
+def make_instance(**changes: Any) -> Instance:
+    flavor = Flavor(flavorid="1", name="m1.tiny", memory_mb=512, vcpus=1, root_gb=1,
+                    extra_specs={})
+    values: dict[str, Any] = dict(
+        uuid=str(uuidlib.uuid4()), id=next(_ids), flavor=flavor, memory_mb=512, vcpus=1,
+        root_gb=1, image_ref=IMAGE, display_name="vm")
+    values.update(changes)
+    return Instance(**values)
+
+
+class DriverCase(unittest.TestCase):
+    uri = "test:///default"
+
+    def setUp(self):
+        if not shutil.which("qemu-img"):
+            unavailable("qemu-img (Debian's qemu-utils)")
+        self.instances_path = tempfile.mkdtemp(prefix="nova-tx-instances-")
+        self.addCleanup(shutil.rmtree, self.instances_path, True)
+
+    async def start_driver(self, **overrides: Any) -> LibvirtDriver:
+        conf = make_conf(DEFAULT__instances_path=self.instances_path,
+                         libvirt__connection_uri=self.uri, libvirt__virt_type="qemu",
+                         **overrides)
+        driver = LibvirtDriver(conf, reactor=reactor, image_api=FakeImageAPI())
+        await driver.init_host("compute1")
+        self.addCleanup(driver.cleanup_host, "compute1")
+        return driver
+
+    async def spawn(self, driver: LibvirtDriver, instance: Instance | None = None, **kw: Any
+                    ) -> Instance:
+        instance = instance or make_instance()
+        self.addCleanup(lambda: driver.destroy(None, instance, None))
+        await driver.spawn(None, instance, {"id": IMAGE, "properties": {}}, [], None, {},
+                           network_info=kw.get("network_info"),
+                           power_on=kw.get("power_on", True))
+        return instance
+
+    async def state(self, driver: LibvirtDriver, instance: Instance) -> int:
+        return (await driver.get_info(instance)).state
+
+
+class HostTest(DriverCase):
+    async def test_implements_the_interface_and_reports_the_node(self):
+        driver = await self.start_driver()
+        verifyObject(virt_driver.IComputeDriver, driver)
+        nodes = driver.get_available_nodes()
+        self.assertEqual(len(nodes), 1)
+        resources = await driver.get_available_resource(nodes[0])
+        self.assertEqual(resources["hypervisor_hostname"], nodes[0])
+        self.assertEqual(resources["hypervisor_type"], "TEST")
+        self.assertEqual(resources["vcpus"], 16)
+        self.assertEqual(resources["memory_mb"],
+                         await driver.host.call(lambda conn: conn.getInfo()[1]))
+        self.assertGreater(resources["local_gb"], 0)
+        self.assertEqual(len(resources["numa_topology"].cells), 2)
+        self.assertEqual(json.loads(resources["cpu_info"])["arch"], "i686")
+        self.assertIn(["i686", "test", "hvm"], resources["supported_instances"])
+        self.assertEqual(resources["cpu_shared_set"], set(range(16)))
+        self.assertEqual(resources["cpu_dedicated_set"], set())
+        self.assertEqual(json.loads(resources["pci_passthrough_devices"]), [])
+
+    async def test_custom_smt_host_inventories_and_traits(self):
+        self.uri = fixture_uri("host-2cell-smt.xml")
+        driver = await self.start_driver(compute__cpu_dedicated_set="2-7,10-15",
+                                         compute__cpu_shared_set="0,1,8,9",
+                                         DEFAULT__cpu_allocation_ratio=8.0,
+                                         DEFAULT__reserved_host_memory_mb=1024)
+        node = driver.get_available_nodes()[0]
+        resources = await driver.get_available_resource(node)
+        topo = resources["numa_topology"]
+        self.assertEqual(topo.cells[0].cpuset, {0, 1, 8, 9})
+        self.assertEqual(topo.cells[1].pcpuset, {4, 5, 6, 7, 12, 13, 14, 15})
+        self.assertEqual(len(json.loads(resources["pci_passthrough_devices"])), 3)
+        tree = {node: {"inventories": {}, "traits": {"CUSTOM_OPERATOR", "COMPUTE_DEVICE_TAGGING"}}}
+        driver.update_provider_tree(tree, node)
+        inv = tree[node]["inventories"]
+        self.assertEqual(inv["VCPU"], {"total": 4, "min_unit": 1, "max_unit": 4, "step_size": 1,
+                                       "reserved": 0, "allocation_ratio": 8.0})
+        self.assertEqual(inv["PCPU"], {"total": 12, "min_unit": 1, "max_unit": 12,
+                                       "step_size": 1, "reserved": 0, "allocation_ratio": 1.0})
+        self.assertEqual((inv["MEMORY_MB"]["total"], inv["MEMORY_MB"]["reserved"],
+                          inv["MEMORY_MB"]["allocation_ratio"]), (16384, 1024, 1.5))
+        self.assertEqual(inv["DISK_GB"]["allocation_ratio"], 1.0)
+        traits = tree[node]["traits"]
+        self.assertIn("HW_CPU_HYPERTHREADING", traits)
+        self.assertIn("COMPUTE_NODE", traits)
+        self.assertIn("COMPUTE_IMAGE_TYPE_QCOW2", traits)
+        self.assertIn("CUSTOM_OPERATOR", traits)  # not the driver's to remove
+        self.assertNotIn("COMPUTE_DEVICE_TAGGING", traits)  # the driver does not tag
+
+    async def test_existing_allocation_ratios_are_kept_without_configured_ones(self):
+        driver = await self.start_driver()
+        node = driver.get_available_nodes()[0]
+        tree = {node: {"inventories": {"VCPU": {"allocation_ratio": 4.0}}, "traits": set()}}
+        driver.update_provider_tree(tree, node)
+        self.assertEqual(tree[node]["inventories"]["VCPU"]["allocation_ratio"], 4.0)
+        self.assertEqual(tree[node]["inventories"]["MEMORY_MB"]["allocation_ratio"], 1.5)
+        self.assertNotIn("PCPU", tree[node]["inventories"])
+        self.assertNotIn("HW_CPU_HYPERTHREADING", tree[node]["traits"])
+
+    async def test_invalid_host_topology_stops_init_host(self):
+        self.uri = fixture_uri("host-invalid.xml")
+        conf = make_conf(DEFAULT__instances_path=self.instances_path,
+                         libvirt__connection_uri=self.uri)
+        driver = LibvirtDriver(conf, reactor=reactor)
+        e = await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
+        self.assertIn("host-invalid.xml", str(e))
+        self.assertFalse(driver.host.connected)
+
+    async def test_cpu_options_that_stop_init_host(self):
+        for overrides in (dict(libvirt__cpu_mode="custom"),
+                          dict(libvirt__cpu_models=["Haswell"]),
+                          dict(compute__cpu_dedicated_set="0-3",
+                               compute__cpu_shared_set="3-5")):
+            conf = make_conf(DEFAULT__instances_path=self.instances_path,
+                             libvirt__connection_uri=self.uri, **overrides)
+            driver = LibvirtDriver(conf, reactor=reactor)
+            await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
+            self.assertFalse(driver.host.connected)
+
+    async def test_uptime(self):
+        driver = await self.start_driver()
+        self.assertIn("load average", await driver.get_host_uptime())
+
+    async def test_plugin(self):
+        conf = make_conf(DEFAULT__compute_driver="libvirt.LibvirtDriver",
+                         DEFAULT__instances_path=self.instances_path)
+        self.assertIsInstance(virt_driver.load_compute_driver(conf), LibvirtDriver)
+
+
+class LifecycleTest(DriverCase):
+    async def test_spawn_runs_the_guest_on_a_qcow2_overlay(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver, network_info=[
+            {"id": "p1", "address": "fa:16:3e:00:00:01", "type": "bridge",
+             "devname": "tapp1", "network": {"bridge": "br100"}}])
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertTrue(await driver.instance_exists(instance))
+        self.assertIn(instance.uuid, await driver.list_instance_uuids())
+        disk = os.path.join(self.instances_path, instance.uuid, "disk")
+        info = await imagebackend.image_info(disk)
+        self.assertEqual((info["format"], info["virtual-size"]), ("qcow2", 1024 ** 3))
+        self.assertEqual(driver.image_api.downloads, [IMAGE])
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        self.assertIn(disk, xml)
+        self.assertIn(os.path.join(self.instances_path, instance.uuid, "console.log"), xml)
+        self.assertIn("br100", xml)
+        resources = await driver.get_available_resource(driver.get_available_nodes()[0])
+        self.assertGreaterEqual(resources["vcpus_used"], 1)
+
+    async def test_spawn_pinned_guest_from_the_claim(self):
+        self.uri = fixture_uri("host-2cell-smt.xml")
+        driver = await self.start_driver()
+        flavor = Flavor(flavorid="2", name="pinned", memory_mb=1024, vcpus=2, root_gb=1,
+                        extra_specs={"hw:cpu_policy": "dedicated"})
+        requested = hardware.numa_get_constraints(flavor.for_numa(), obj.ImageMeta())
+        fitted, _host = kernel.claim(driver.numa_topology, requested)
+        instance = await self.spawn(driver, make_instance(
+            flavor=flavor, memory_mb=1024, vcpus=2, numa_topology=fitted))
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        from nova_tx.virt.libvirt.config import read_pins
+
+        self.assertEqual(read_pins(xml)["vcpupin"],
+                         {v: {p} for v, p in fitted.cpu_pinning.items()})
+
+    async def test_spawn_without_power_on(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver, power_on=False)
+        self.assertEqual(await self.state(driver, instance), states.SHUTDOWN)
+
+    async def test_libvirt_error_during_spawn_is_a_clear_failure_and_cleans_up(self):
+        driver = await self.start_driver()
+        instance = make_instance()
+        other = str(uuidlib.uuid4())
+        # A domain of the same name already exists: libvirt refuses the definition.
+        await driver.host.call(lambda conn: conn.defineXML(
+            f"<domain type='test'><name>{instance.name}</name><uuid>{other}</uuid>"
+            "<memory>1024</memory><os><type>hvm</type></os></domain>"))
+        self.addCleanup(driver.host.call,
+                        lambda conn: conn.lookupByUUIDString(other).undefine())
+        e = await self.assertFailure(
+            driver.spawn(None, instance, {"id": IMAGE}, [], None, {}), InstanceSpawnFailure)
+        self.assertIn(instance.uuid, str(e))
+        self.assertIn("already", str(e))
+        self.assertFalse(await driver.instance_exists(instance))
+        self.assertFalse(os.path.exists(os.path.join(self.instances_path, instance.uuid)))
+
+    async def test_invalid_flavor_value_fails_the_spawn_before_libvirt(self):
+        driver = await self.start_driver()
+        flavor = Flavor(flavorid="3", name="bad", memory_mb=512, vcpus=1,
+                        extra_specs={"hw:watchdog_action": "explode"})
+        instance = make_instance(flavor=flavor)
+        await self.assertFailure(
+            driver.spawn(None, instance, {"id": IMAGE}, [], None, {}), exception.Invalid)
+        self.assertFalse(await driver.instance_exists(instance))
+        self.assertFalse(os.path.exists(os.path.join(self.instances_path, instance.uuid)))
+
+    async def test_destroy(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.destroy(None, instance, None)
+        self.assertFalse(await driver.instance_exists(instance))
+        self.assertFalse(os.path.exists(os.path.join(self.instances_path, instance.uuid)))
+        await self.assertFailure(driver.get_info(instance), exception.InstanceNotFound)
+        # Absent: not an error.
+        await driver.destroy(None, instance, None)
+
+    async def test_destroy_keeping_disks(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.destroy(None, instance, None, destroy_disks=False)
+        self.assertTrue(os.path.exists(os.path.join(self.instances_path, instance.uuid,
+                                                    "disk")))
+
+    async def test_power_off_and_on(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.power_off(instance, timeout=5, retry_interval=1)
+        self.assertEqual(await self.state(driver, instance), states.SHUTDOWN)
+        await driver.power_off(instance)  # already off
+        await driver.power_on(None, instance, None)
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        await driver.power_off(instance)  # hard
+        self.assertEqual(await self.state(driver, instance), states.SHUTDOWN)
+
+    async def test_pause_unpause(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.pause(instance)
+        self.assertEqual(await self.state(driver, instance), states.POWER_PAUSED)
+        await driver.unpause(instance)
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+
+    async def test_suspend_resume(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.suspend(None, instance)
+        self.assertEqual(await self.state(driver, instance), states.SHUTDOWN)
+        saved = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).hasManagedSaveImage(0))
+        self.assertTrue(saved)
+        await driver.resume(None, instance, None)
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+
+    async def test_soft_and_hard_reboot(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+
+        def domain_id() -> Any:
+            return driver.host.call(lambda conn: conn.lookupByUUIDString(instance.uuid).ID())
+        before = await domain_id()
+        await driver.reboot(None, instance, None, "SOFT")
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        soft = await domain_id()
+        self.assertNotEqual(soft, before)
+        await driver.reboot(None, instance, None, "HARD")
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertNotEqual(await domain_id(), soft)
+
+    async def test_soft_reboot_falls_back_to_hard(self):
+        driver = await self.start_driver(libvirt__wait_soft_reboot_seconds=1)
+        instance = await self.spawn(driver)
+        calls: list[str] = []
+        real = driver._domain_call
+
+        def ignore_shutdown(inst: Any, method: str, *args: Any) -> Any:
+            calls.append(method)
+            if method == "shutdown":
+                return defer.succeed(None)  # a guest that ignores ACPI
+            return real(inst, method, *args)
+        driver._domain_call = ignore_shutdown
+        hard: list[str] = []
+        real_hard = driver._hard_reboot
+
+        async def record_hard(inst: Any) -> None:
+            hard.append(inst.uuid)
+            await real_hard(inst)
+        driver._hard_reboot = record_hard
+        await driver.reboot(None, instance, None, "SOFT")
+        self.assertEqual(calls, ["shutdown"])
+        self.assertEqual(hard, [instance.uuid])
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+
+    async def test_console_output(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        self.assertEqual(await driver.get_console_output(None, instance), b"")
+        log = os.path.join(self.instances_path, instance.uuid, "console.log")
+        with open(log, "wb") as f:
+            f.write(b"x" * libvirt_driver.MAX_CONSOLE_BYTES + b"login: ")
+        out = await driver.get_console_output(None, instance)
+        self.assertEqual(len(out), libvirt_driver.MAX_CONSOLE_BYTES)
+        self.assertTrue(out.endswith(b"login: "))
+
+    async def test_lifecycle_events_arrive_in_the_reactor(self):
+        import threading
+
+        driver = await self.start_driver()
+        events: list[virt_driver.LifecycleEvent] = []
+        threads_seen: set[str] = set()
+
+        def listener(event: virt_driver.LifecycleEvent) -> None:
+            threads_seen.add(threading.current_thread().name)
+            events.append(event)
+        driver.register_event_listener(listener)
+        instance = await self.spawn(driver)
+        await driver.pause(instance)
+        await driver.unpause(instance)
+        await driver.destroy(None, instance, None)
+
+        async def wait_for(count: int) -> None:
+            for _ in range(100):
+                if len([e for e in events if e.instance_uuid == instance.uuid]) >= count:
+                    return
+                await task.deferLater(reactor, 0.05, lambda: None)
+        await wait_for(4)
+        mine = [e.transition for e in events if e.instance_uuid == instance.uuid]
+        self.assertEqual(mine, [virt_driver.EVENT_STARTED, virt_driver.EVENT_PAUSED,
+                                virt_driver.EVENT_RESUMED, virt_driver.EVENT_STOPPED])
+        self.assertEqual(threads_seen, {threading.main_thread().name})
+
+    async def test_power_state_mapping(self):
+        self.assertEqual(libvirt_driver.power_state(libvirt.VIR_DOMAIN_BLOCKED),
+                         states.RUNNING)
+        self.assertEqual(libvirt_driver.power_state(libvirt.VIR_DOMAIN_SHUTOFF),
+                         states.SHUTDOWN)
+        self.assertEqual(libvirt_driver.power_state(libvirt.VIR_DOMAIN_PMSUSPENDED),
+                         states.POWER_SUSPENDED)
+        self.assertEqual(libvirt_driver.power_state(libvirt.VIR_DOMAIN_CRASHED),
+                         states.CRASHED)
