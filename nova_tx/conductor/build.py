@@ -83,6 +83,10 @@ class ComputeTaskManager:
                                            requested_networks: Any,
                                            block_device_mapping: Any,
                                            tags: Any = None) -> None:
+        if self.api_pool is None:
+            LOG.error("This conductor has no API database ([api_database] connection): "
+                      "it cannot build servers; run the super conductor with one")
+            return
         requests = [_build_request(b) for b in build_requests]
         specs = [s if isinstance(s, RequestSpec) else RequestSpec.from_primitive(s)
                  for s in request_specs]
