@@ -33,6 +33,7 @@ from nova_tx.db.api import (
     instance_mappings,
     request_specs,
 )
+from nova_tx.db.api import models as api_models
 from nova_tx.db.cells import CellEngines
 from nova_tx.db.main import instance_actions, instances
 from nova_tx.db.main import models as cell_models
@@ -54,6 +55,7 @@ HOST_UP, HOST_DOWN, HOST_MAINTENANCE, HOST_UNKNOWN, HOST_NONE = (
     "UP", "DOWN", "MAINTENANCE", "UNKNOWN", "")
 
 bdm_table = cell_models.BlockDeviceMapping.__table__
+mapping_table = api_models.InstanceMapping.__table__
 services_table = cell_models.Service.__table__
 
 
@@ -63,6 +65,9 @@ class Located:
 
     instance: Instance
     cell: CellMapping | None
+    #: The cell could not be read: the instance is what the API database knows
+    #: (its mapping and request spec), shown as Nova's 2.69 minimal construct.
+    down: bool = False
 
     @property
     def is_build_request(self) -> bool:
@@ -172,8 +177,8 @@ class ServersAPI:
             raise exception.InstanceNotFound(instance_id=instance_uuid) from None
 
     def _locate(self, api_conn: sa.Connection, instance_uuid: str,
-                expected_attrs: Iterable[str] = SHOW_ATTRS, read_deleted: str = "no"
-                ) -> Located:
+                expected_attrs: Iterable[str] = SHOW_ATTRS, read_deleted: str = "no",
+                cell_down_support: bool = False) -> Located:
         mapping = self._mapping(api_conn, instance_uuid)
         if mapping.cell_mapping is None:
             try:
@@ -184,36 +189,77 @@ class ServersAPI:
                 mapping = self._mapping(api_conn, instance_uuid)
                 if mapping.cell_mapping is None:
                     raise exception.InstanceNotFound(instance_id=instance_uuid) from None
-        instance = self._in_cell(mapping.cell_mapping, instances.get, instance_uuid,
-                                 expected_attrs=expected_attrs, read_deleted=read_deleted)
-        return Located(instance, mapping.cell_mapping)
+        cell = mapping.cell_mapping
+        try:
+            instance = self._in_cell(cell, instances.get, instance_uuid,
+                                     expected_attrs=expected_attrs,
+                                     read_deleted=read_deleted)
+        except exception.InstanceNotFound:
+            raise
+        except sa.exc.SQLAlchemyError as e:
+            LOG.warning("Cell %s did not answer: %s", cell.identity, e)
+            if not cell_down_support:
+                raise exception.NovaException(
+                    "Cell %s is not responding or returned an exception, hence instance "
+                    "info is not available." % cell.uuid) from None
+            return self._from_down_cell(api_conn, mapping)
+        return Located(instance, cell)
+
+    @staticmethod
+    def _from_down_cell(api_conn: sa.Connection, mapping) -> Located:
+        """What the API database knows of an instance in a cell that does not answer
+        (Nova's 2.69 construct): its mapping and its request spec."""
+        try:
+            spec = request_specs.get_by_instance_uuid(api_conn, mapping.instance_uuid)
+        except exception.RequestSpecNotFound:
+            raise exception.InstanceNotFound(instance_id=mapping.instance_uuid) from None
+        created = api_conn.execute(
+            sa.select(mapping_table.c.created_at)
+            .where(mapping_table.c.instance_uuid == mapping.instance_uuid)).scalar()
+        image_ref = spec.image.id if spec.image is not None else None
+        return Located(Instance(
+            uuid=mapping.instance_uuid, project_id=mapping.project_id,
+            user_id=spec.user_id, created_at=created, flavor=spec.flavor,
+            image_ref=image_ref, availability_zone=spec.availability_zone,
+            power_state=0), mapping.cell_mapping, down=True)
 
     # -- read -------------------------------------------------------------------------
 
     async def get(self, context, instance_uuid: str, *,
-                  expected_attrs: Iterable[str] = SHOW_ATTRS, read_deleted: str = "no"
-                  ) -> Located:
-        """The server ``instance_uuid`` (InstanceNotFound when there is none)."""
+                  expected_attrs: Iterable[str] = SHOW_ATTRS, read_deleted: str = "no",
+                  cell_down_support: bool = False) -> Located:
+        """The server ``instance_uuid`` (InstanceNotFound when there is none). When
+        its cell does not answer: the 2.69 construct with ``cell_down_support``, else
+        a NovaException (500, as Nova)."""
         return await self.api_db.do(self._locate, instance_uuid, tuple(expected_attrs),
-                                    read_deleted)
+                                    read_deleted, cell_down_support)
 
     async def get_all(self, context, filters: Mapping[str, Any], *,
                       limit: int | None = None, marker: str | None = None,
                       sort_keys: Sequence[str] | None = None,
                       sort_dirs: Sequence[str] | None = None,
-                      expected_attrs: Iterable[str] = ()) -> list[Located]:
+                      expected_attrs: Iterable[str] = (),
+                      cell_down_support: bool = False,
+                      down_cell_project: str | None = None) -> list[Located]:
         """The servers passing ``filters`` (Nova's names: ``display_name``,
         ``image_ref``, ``flavor`` as a flavor id, ...), build requests first.
 
-        MarkerNotFound when no server has the uuid ``marker``.
+        A cell that does not answer is left out, unless ``cell_down_support`` (2.69):
+        then the instances mapped there (of ``down_cell_project``, None: all) come
+        first as minimal constructs. With ``[api] list_records_by_skipping_down_cells``
+        false, a cell that does not answer fails the list (as Nova). MarkerNotFound
+        when no server has the uuid ``marker``.
         """
         return await self.api_db.do(self._get_all, dict(filters), limit, marker,
                                     list(sort_keys or ()), list(sort_dirs or ()),
-                                    tuple(expected_attrs))
+                                    tuple(expected_attrs), cell_down_support,
+                                    down_cell_project)
 
     def _get_all(self, api_conn: sa.Connection, filters: dict[str, Any],
                  limit: int | None, marker: str | None, sort_keys: list[str],
-                 sort_dirs: list[str], expected_attrs: tuple[str, ...]) -> list[Located]:
+                 sort_dirs: list[str], expected_attrs: tuple[str, ...],
+                 cell_down_support: bool = False, down_cell_project: str | None = None
+                 ) -> list[Located]:
         if "flavor" in filters:
             try:
                 flavor = flavors.get_by_flavorid(api_conn, str(filters.pop("flavor")))
@@ -236,11 +282,16 @@ class ServersAPI:
         after = None
         if marker is not None:
             after = self._marker_values(api_conn, marker, keys)
-        pages = self.cells.gather(
-            api_conn, instances.get_all_by_filters_sort, filters, limit=remaining,
-            after=after, sort_keys=keys, sort_dirs=dirs, expected_attrs=expected_attrs)
         cells = {cell.uuid: cell
                  for cell in cell_mappings.get_all(api_conn, base_urls=self._base_urls())}
+        pages, down = self._scatter(
+            cells.values(), instances.get_all_by_filters_sort, filters, limit=remaining,
+            after=after, sort_keys=keys, sort_dirs=dirs, expected_attrs=expected_attrs)
+        if down and not cell_down_support and not _option(
+                self.conf, "list_records_by_skipping_down_cells", True, group="api"):
+            raise exception.NovaException(
+                "Cell %s is not responding but configuration indicates that we should "
+                "fail." % down[0].uuid)
         merged = list(heapq.merge(
             *([Located(i, cells[cell_uuid]) for i in page]
               for cell_uuid, page in pages.items()),
@@ -248,7 +299,57 @@ class ServersAPI:
         if remaining is not None:
             merged = merged[:remaining]
         in_cells = {item.instance.uuid for item in merged}
-        return [item for item in from_requests if item.instance.uuid not in in_cells] + merged
+        found = [item for item in from_requests if item.instance.uuid not in in_cells]
+        found += merged
+        if cell_down_support and down:
+            rest = limit - len(found) if limit else None
+            found = self._down_cell_constructs(api_conn, down, down_cell_project,
+                                               rest) + found
+        return found
+
+    def _scatter(self, cells: Iterable[CellMapping], fn, *args, **kwargs
+                 ) -> tuple[dict[str, Any], list[CellMapping]]:
+        """({cell uuid: fn(cell_conn, ...)}, the cells that did not answer)."""
+        results: dict[str, Any] = {}
+        down: list[CellMapping] = []
+        for cell in cells:
+            if not cell.database_connection:
+                continue
+            try:
+                with self.cells.engine(cell.database_connection).connect() as conn:
+                    results[cell.uuid] = fn(conn, *args, **kwargs)
+            except sa.exc.SQLAlchemyError as e:
+                LOG.warning("Cell %s is not responding and hence only partial results "
+                            "are available from this cell if any: %s", cell.identity, e)
+                down.append(cell)
+        return results, down
+
+    @staticmethod
+    def _down_cell_constructs(api_conn: sa.Connection, down: list[CellMapping],
+                              project_id: str | None, limit: int | None
+                              ) -> list[Located]:
+        """Nova's ``_generate_minimal_construct_for_down_cells``: the instances mapped
+        to the cells that did not answer and not queued for delete."""
+        found: list[Located] = []
+        for cell in down:
+            stmt = (sa.select(mapping_table.c.instance_uuid, mapping_table.c.project_id,
+                              mapping_table.c.user_id, mapping_table.c.created_at)
+                    .where(mapping_table.c.cell_id == cell.id,
+                           sa.or_(mapping_table.c.queued_for_delete == sa.false(),
+                                  mapping_table.c.queued_for_delete.is_(None)))
+                    .order_by(mapping_table.c.id))
+            if project_id is not None:
+                stmt = stmt.where(mapping_table.c.project_id == project_id)
+            if limit is not None:
+                stmt = stmt.limit(limit - len(found))
+            for row in api_conn.execute(stmt):
+                found.append(Located(Instance(uuid=row.instance_uuid,
+                                              project_id=row.project_id,
+                                              user_id=row.user_id,
+                                              created_at=row.created_at), cell, down=True))
+            if limit is not None and len(found) >= limit:
+                break
+        return found
 
     def _marker_values(self, api_conn: sa.Connection, marker: str, keys: list[str]
                        ) -> dict[str, Any]:
@@ -285,7 +386,7 @@ class ServersAPI:
                 extra.availability_zone = ",".join(sorted(found)) if found else default_zone
             else:
                 extra.availability_zone = instance.availability_zone
-            if item.cell is not None:
+            if item.cell is not None and not item.down:
                 by_cell.setdefault(item.cell.uuid, (item.cell, []))[1].append(instance)
             if server_groups:
                 try:

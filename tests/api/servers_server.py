@@ -27,7 +27,7 @@ from nova_tx.db.types import utcnow
 from nova_tx.objects.build_request import BuildRequest
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance
-from nova_tx.objects.request_spec import RequestSpec
+from nova_tx.objects.request_spec import ImageMeta, RequestSpec
 from tests.api.fixture import make_conf
 from tests.api.flavor_server import (  # noqa: F401 - shared helpers
     ADMIN,
@@ -166,6 +166,29 @@ class ServersServer(ResourceServer):
             mapping = cell_mappings.create(conn, transport_url="none:///",
                                            database_connection=url, name=name)
         self.cells[name] = (mapping, engine)
+
+    def add_down_cell(self, name: str = "down") -> None:
+        """A cell mapped to a database that cannot be opened."""
+        url = "sqlite:////nonexistent-nova-tx-dir/%s.sqlite" % name
+        with self.engine.begin() as conn:
+            mapping = cell_mappings.create(conn, transport_url="none:///",
+                                           database_connection=url, name=name)
+        self.cells[name] = (mapping, None)
+
+    def add_down_instance(self, cell: str = "down", *, project_id: str = SAMPLE_PROJECT,
+                          availability_zone: str | None = None) -> str:
+        """An instance the API database maps to a cell that does not answer, with
+        its request spec."""
+        uuid = str(uuidlib.uuid4())
+        mapping, _ = self.cells[cell]
+        with self.engine.begin() as conn:
+            instance_mappings.create(conn, instance_uuid=uuid, project_id=project_id,
+                                     user_id="admin", cell_mapping=mapping)
+            request_specs.create(conn, RequestSpec(
+                flavor=self.flavor, instance_uuid=uuid, project_id=project_id,
+                user_id="admin", availability_zone=availability_zone,
+                image=ImageMeta(id="70a599e0-31e7-49b7-b260-868f441e862b")))
+        return uuid
 
     def add_instance(self, *, cell: str = "cell1", **fields) -> Instance:
         """An instance in a cell (the first unless named), mapped there."""

@@ -511,3 +511,62 @@ class ServersUpdateDeleteTest(unittest.TestCase):
                          reply.json["conflictingRequest"]["message"])
         self.assertFalse(self.api.get_instance(instance.uuid).deleted)
         self.assertEqual(204, (await self.delete(instance.uuid, token=ADMIN)).code)
+
+
+class DownCellTest(unittest.TestCase):
+    """A cell whose database cannot be read: left out of lists before 2.69, shown as
+    Nova's minimal constructs from 2.69 (checked against the samples)."""
+
+    def setUp(self):
+        self.api = ServersServer(self)
+        self.up = self.api.add_instance(display_name="up").uuid
+        self.api.add_down_cell()
+        self.down = self.api.add_down_instance()
+        self.theirs = self.api.add_down_instance(project_id="07her")
+
+    async def get(self, path, microversion, token=DEMO):
+        return await self.api.request("GET", f"/v2.1/{SAMPLE_PROJECT}" + path,
+                                      token=token, headers=version(microversion))
+
+    async def test_lists_leave_the_cell_out_before_2_69(self):
+        reply = await self.get("/servers/detail", "2.68")
+        self.assertEqual([self.up], [s["id"] for s in reply.json["servers"]])
+
+    async def test_lists_show_minimal_constructs_from_2_69(self):
+        for collection, path in (("/servers", "v2.69/servers-list-resp.json"),
+                                 ("/servers/detail", "v2.69/servers-details-resp.json")):
+            reply = await self.get(collection, "2.69")
+            servers = reply.json["servers"]
+            self.assertEqual([self.down, self.up], [s["id"] for s in servers])
+            expected = sample("servers", path)["servers"][0]
+            self.assertEqual(sorted(expected), sorted(servers[0]), collection)
+            self.assertEqual("UNKNOWN", servers[0]["status"])
+        admin = await self.get("/servers?all_tenants=1", "2.69", ADMIN)
+        self.assertEqual({self.down, self.theirs, self.up},
+                         {s["id"] for s in admin.json["servers"]})
+        # As Nova: the constructs take only what the limit leaves.
+        limited = await self.get("/servers?limit=1", "2.69")
+        self.assertEqual([self.up], [s["id"] for s in limited.json["servers"]])
+        limited = await self.get("/servers?limit=2", "2.69")
+        self.assertEqual([self.down, self.up], [s["id"] for s in limited.json["servers"]])
+
+    async def test_show_from_2_69_and_a_500_before(self):
+        reply = await self.get(f"/servers/{self.down}", "2.69")
+        expected = sample("servers", "v2.69", "server-get-resp.json")["server"]
+        self.assertEqual(sorted(expected), sorted(reply.json["server"]))
+        for key in ("OS-EXT-AZ:availability_zone", "OS-EXT-STS:power_state", "flavor",
+                    "status", "user_id", "tenant_id"):
+            self.assertEqual(expected[key], reply.json["server"][key], key)
+        self.assertEqual("70a599e0-31e7-49b7-b260-868f441e862b",
+                         reply.json["server"]["image"]["id"])
+        with_groups = await self.get(f"/servers/{self.down}", "2.71")
+        self.assertEqual([], with_groups.json["server"]["server_groups"])
+        before = await self.get(f"/servers/{self.down}", "2.68")
+        self.assertEqual(500, before.code)
+        self.assertEqual(500, before.json["computeFault"]["code"])
+
+    async def test_skipping_down_cells_can_be_turned_off(self):
+        self.api.conf.set_override("list_records_by_skipping_down_cells", False,
+                                   group="api")
+        self.assertEqual(500, (await self.get("/servers", "2.68")).code)
+        self.assertEqual(200, (await self.get("/servers", "2.69")).code)

@@ -12,7 +12,10 @@ Which fields a server shows depends on the microversion and on policy:
   user_data; 2.90 shows hostname to everyone);
 - 2.9 locked, 2.16 host_status (by policy), 2.19 description, 2.26 tags, 2.47 the
   flavor embedded (extra_specs by policy), 2.63 trusted_image_certificates, 2.71
-  server_groups (show and update), 2.73 locked_reason.
+  server_groups (show and update), 2.73 locked_reason;
+- 2.69: a server of a cell that does not answer shows what the API database knows
+  (id, status UNKNOWN, links; detail adds tenant_id and created; show adds image,
+  flavor, zone, power state, user and server groups from the request spec).
 """
 from __future__ import annotations
 
@@ -234,9 +237,31 @@ class ViewBuilder:
 
     # -- lists --------------------------------------------------------------------------
 
-    def basic(self, instance: Instance) -> dict[str, Any]:
+    def basic(self, item: Located) -> dict[str, Any]:
+        instance = item.instance
+        if item.down:
+            return {"id": instance.uuid, "status": "UNKNOWN",
+                    "links": self._links(instance.uuid)}
         return {"id": instance.uuid, "name": instance.display_name,
                 "links": self._links(instance.uuid)}
+
+    def from_down_cell(self, item: Located, extras: ViewExtras | None, *,
+                       show_extra_specs: bool, show_server_groups: bool) -> dict[str, Any]:
+        """Nova's ``_show_from_down_cell`` (2.69): what the API database knows; with
+        the request spec's flavor, image, zone and user for a show."""
+        instance = item.instance
+        server: dict[str, Any] = {
+            "id": instance.uuid, "status": "UNKNOWN", "tenant_id": instance.project_id,
+            "created": isotime(instance.created_at), "links": self._links(instance.uuid)}
+        if instance.flavor is not None:
+            server["image"] = self._image(instance)
+            server["flavor"] = self._flavor(instance, show_extra_specs)
+            server["OS-EXT-AZ:availability_zone"] = instance.availability_zone or "UNKNOWN"
+            server["OS-EXT-STS:power_state"] = instance.power_state
+            server["user_id"] = instance.user_id or "UNKNOWN"
+            if show_server_groups:
+                server["server_groups"] = list(extras.server_groups) if extras else []
+        return server
 
     def _with_links(self, body: dict, servers: list[dict], collection: str) -> dict:
         next_links = pagination.collection_links(self.req, servers, collection, "id")
@@ -244,8 +269,8 @@ class ViewBuilder:
             body["servers_links"] = next_links
         return body
 
-    def index(self, found: list[Instance]) -> dict[str, Any]:
-        servers = [self.basic(instance) for instance in found]
+    def index(self, found: list[Located]) -> dict[str, Any]:
+        servers = [self.basic(item) for item in found]
         return self._with_links({"servers": servers}, servers, "servers")
 
     def detail(self, located: list[Located], extras: dict[str, ViewExtras]
@@ -253,8 +278,10 @@ class ViewBuilder:
         show_extra_specs = self.show_extra_specs()
         show_extended_attr = self._can(EXTENDED_ATTRIBUTES)
         unknown_only = self.host_status_policy() if self.req.supports("2.16") else None
-        servers = [self.show(item, extras[item.instance.uuid],
-                             show_extra_specs=show_extra_specs,
-                             show_extended_attr=show_extended_attr,
-                             unknown_only=unknown_only) for item in located]
+        servers = [self.from_down_cell(item, None, show_extra_specs=show_extra_specs,
+                                       show_server_groups=False) if item.down
+                   else self.show(item, extras[item.instance.uuid],
+                                  show_extra_specs=show_extra_specs,
+                                  show_extended_attr=show_extended_attr,
+                                  unknown_only=unknown_only) for item in located]
         return self._with_links({"servers": servers}, servers, "servers/detail")

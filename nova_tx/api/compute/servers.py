@@ -80,11 +80,13 @@ def canonical_uuid(server_id: str) -> str:
 
 
 async def get_server(req, server_id: str, *, expected_attrs=SHOW_ATTRS,
-                     read_deleted: str = "no") -> Located:
+                     read_deleted: str = "no", cell_down_support: bool = False
+                     ) -> Located:
     """Nova's ``common.get_instance``: the server or a 404."""
     return await servers_api(req).get(req.context, canonical_uuid(server_id),
                                       expected_attrs=expected_attrs,
-                                      read_deleted=read_deleted)
+                                      read_deleted=read_deleted,
+                                      cell_down_support=cell_down_support)
 
 
 def conflict_for_invalid_state(error: exception.InstanceInvalidState, action: str,
@@ -253,22 +255,26 @@ async def _list(req, *, detail: bool) -> dict:
     opts = _search_options(req)
     view = ViewBuilder(req)
     try:
-        filters, _ = _filters(req, opts, detail=detail)
+        filters, all_tenants = _filters(req, opts, detail=detail)
     except _NoMatch:
         return {"servers": []}
     limit, marker = pagination.get_limit_and_marker(req)
     sort_keys, sort_dirs = _sort_params(req)
     api = servers_api(req)
+    down_support = req.supports("2.69")
+    project = None if all_tenants else filters.get("project_id", context.project_id)
     try:
         found = await api.get_all(context, filters, limit=limit, marker=marker,
                                   sort_keys=sort_keys, sort_dirs=sort_dirs,
-                                  expected_attrs=SHOW_ATTRS if detail else ())
+                                  expected_attrs=SHOW_ATTRS if detail else (),
+                                  cell_down_support=down_support,
+                                  down_cell_project=project)
     except exception.MarkerNotFound:
         raise exception.InvalidInput(message="marker [%s] not found" % marker) from None
     except exception.InvalidSortKey as e:
         raise exception.InvalidInput(message=e.format_message()) from None
     if not detail:
-        return view.index([item.instance for item in found])
+        return view.index(found)
     host_status = req.supports("2.16") and view.host_status_policy() is not None
     extras = await api.view_extras(context, found, host_status=host_status)
     return view.detail(found, extras)
@@ -301,9 +307,15 @@ async def render(req, located: Located, *, full: bool = True,
                  host_status: bool = True) -> dict:
     """``{"server": ...}`` as show answers it (and update, which says ``full``)."""
     view = ViewBuilder(req)
+    show_groups = req.supports("2.71")
+    if located.down:
+        extras = await servers_api(req).view_extras(req.context, [located],
+                                                    server_groups=show_groups)
+        return {"server": view.from_down_cell(
+            located, extras[located.instance.uuid],
+            show_extra_specs=view.show_extra_specs(), show_server_groups=show_groups)}
     unknown_only = (view.host_status_policy(located.instance)
                     if host_status and req.supports("2.16") else None)
-    show_groups = req.supports("2.71")
     extras = await servers_api(req).view_extras(
         req.context, [located], host_status=unknown_only is not None,
         server_groups=show_groups)
@@ -316,7 +328,7 @@ async def render(req, located: Located, *, full: bool = True,
 @routes.get("/servers/{server_id}")
 @validation.query_schema(schema.show_query)
 async def show(req, server_id):
-    located = await get_server(req, server_id)
+    located = await get_server(req, server_id, cell_down_support=req.supports("2.69"))
     policy.authorize(req.context, SERVERS % "show",
                      target={"project_id": located.instance.project_id})
     return await render(req, located)
