@@ -28,6 +28,7 @@ from nova_tx.virt import driver as virt_driver
 from nova_tx.virt.cpuset import parse_cpu_spec
 from nova_tx.virt.host_topology import allocation_ratio, host_cpu_sets
 from nova_tx.virt.libvirt import config as designer
+from nova_tx.virt.libvirt import cpu_models
 from nova_tx.virt.libvirt import host as host_mod
 from nova_tx.virt.libvirt.imagebackend import Qcow2Backend
 
@@ -71,7 +72,8 @@ FEATURE_TRAITS = frozenset({
     "COMPUTE_GRAPHICS_MODEL_VIRTIO",
 })
 HYPERTHREADING = "HW_CPU_HYPERTHREADING"
-MANAGED_TRAITS = frozenset(CAPABILITY_TRAITS.values()) | FEATURE_TRAITS | {HYPERTHREADING}
+MANAGED_TRAITS = (frozenset(CAPABILITY_TRAITS.values()) | FEATURE_TRAITS | {HYPERTHREADING}
+                  | frozenset(cpu_models.CPU_TRAITS_MAPPING.values()))
 
 
 def power_state(libvirt_state: int) -> int:
@@ -142,6 +144,8 @@ class LibvirtDriver:
         self._hostname: str | None = None
         self._memory_mb = 0
         self._shared: set[int] = set()
+        self._model_features: dict[str, set[str]] = {}
+        self._cpu_traits: set[str] = set()
 
     # -- host ------------------------------------------------------------------------------
 
@@ -162,6 +166,7 @@ class LibvirtDriver:
             self._hostname, self._memory_mb = await self.host.call(
                 lambda conn: (conn.getHostname(), conn.getInfo()[1]))
             self.pci_devices = await self.host.pci_devices()
+            self._cpu_traits = await self._read_cpu_traits()
             os.makedirs(self.conf.instances_path, exist_ok=True)
         except BaseException:
             await self.host.stop()
@@ -179,6 +184,53 @@ class LibvirtDriver:
             if not flag.strip().lstrip("+-"):
                 raise exception.ConfigError(
                     reason=f"[libvirt] cpu_model_extra_flags: {flag!r} names no flag")
+
+    async def _features_of_models(self, arch: str | None) -> dict[str, set[str]]:
+        """libvirt's features of each ``[libvirt] cpu_models`` entry, read once; a model
+        libvirt does not know stops the service (Nova refuses to start too)."""
+        missing = [m for m in self.conf.libvirt.cpu_models if m not in self._model_features]
+        if missing:
+            def thd(conn: libvirt.virConnect) -> dict[str, set[str]]:
+                found = {}
+                for model in missing:
+                    try:
+                        found[model] = cpu_models.model_features(conn, arch, model)
+                    except libvirt.libvirtError as e:
+                        raise exception.ConfigError(
+                            reason=f"[libvirt] cpu_models: {model}: "
+                            f"{e.get_error_message()}") from None
+                return found
+            self._model_features.update(await self.host.call(thd))
+        return {m: self._model_features[m] for m in self.conf.libvirt.cpu_models}
+
+    async def _read_cpu_traits(self) -> set[str]:
+        """The ``HW_CPU_X86_*`` traits of what guests get: the host CPU's features for
+        host-model and host-passthrough, any configured model's for custom."""
+        mode = self._cpu_mode()
+        if mode == "custom":
+            features = set().union(*(await self._features_of_models(
+                self.host.capabilities.arch)).values())
+        elif mode in ("host-model", "host-passthrough"):
+            features = set(self.host.capabilities.features)
+        else:
+            features = set()
+        return cpu_models.features_to_traits(features)
+
+    async def _guest_cpu_model(self, instance: Any, props: dict[str, Any], arch: str | None
+                               ) -> str | None:
+        if self._cpu_mode() != "custom":
+            return None
+        required = cpu_models.required_cpu_traits(instance.flavor.extra_specs or {}, props)
+        features = await self._features_of_models(arch)
+        model = cpu_models.choose_cpu_model(list(self.conf.libvirt.cpu_models), required,
+                                            features.__getitem__)
+        if model is None:
+            raise InstanceSpawnFailure(
+                instance_uuid=instance.uuid,
+                reason=f"no [libvirt] cpu_models entry "
+                f"({', '.join(self.conf.libvirt.cpu_models)}) provides "
+                f"{', '.join(sorted(required))}")
+        return model
 
     def _cpu_mode(self) -> str:
         if self.conf.libvirt.cpu_mode:
@@ -293,6 +345,7 @@ class LibvirtDriver:
         traits = set(FEATURE_TRAITS)
         traits |= {trait for cap, trait in CAPABILITY_TRAITS.items()
                    if self.capabilities.get(cap)}
+        traits |= self._cpu_traits
         if self.host.capabilities.has_smt:
             traits.add(HYPERTHREADING)
         return traits
@@ -326,15 +379,18 @@ class LibvirtDriver:
                                             internal_id=str(dom.ID()))
         return self.host.call(thd)
 
+    def guest_arch(self, image_meta: Any) -> str | None:
+        return _properties(image_meta).get("hw_architecture") or self.host.capabilities.arch
+
     def guest_request(self, instance: Any, image_meta: Any, network_info: Any,
-                      disks: list[designer.DiskConfig], console_log: str | None
-                      ) -> designer.GuestRequest:
+                      disks: list[designer.DiskConfig], console_log: str | None,
+                      cpu_model: str | None = None) -> designer.GuestRequest:
         """What ``config.build_domain`` needs to know of this guest on this host."""
         conf = self.conf
         flavor = instance.flavor
         props = _properties(image_meta)
         caps = self.host.capabilities
-        arch = props.get("hw_architecture") or caps.arch
+        arch = self.guest_arch(image_meta)
         machine = props.get("hw_machine_type")
         if not machine:
             for entry in conf.libvirt.hw_machine_type or ():
@@ -360,7 +416,7 @@ class LibvirtDriver:
             floating_cpus=parse_cpu_spec(floating) if floating else None,
             online_cpus=set(caps.online_cpus) or None,
             cpu_mode=self._cpu_mode(),
-            cpu_model=(conf.libvirt.cpu_models or [None])[0],
+            cpu_model=cpu_model or (conf.libvirt.cpu_models or [None])[0],
             cpu_model_extra_flags=list(conf.libvirt.cpu_model_extra_flags),
             realtime_priority=conf.libvirt.realtime_scheduler_priority,
             disks=disks,
@@ -399,9 +455,11 @@ class LibvirtDriver:
         try:
             disk = await self.image_backend.create_root_disk(
                 uuid, image_id, instance.root_gb or 0, self._fetcher(context))
+            model = await self._guest_cpu_model(instance, _properties(image_meta),
+                                                self.guest_arch(image_meta))
             request = self.guest_request(
                 instance, image_meta, network_info, [designer.DiskConfig(path=disk)],
-                self.image_backend.console_log(uuid))
+                self.image_backend.console_log(uuid), cpu_model=model)
             xml = designer.domain_xml(request)
 
             def define(conn: libvirt.virConnect) -> None:

@@ -377,3 +377,60 @@ class LifecycleTest(DriverCase):
                          states.POWER_SUSPENDED)
         self.assertEqual(libvirt_driver.power_state(libvirt.VIR_DOMAIN_CRASHED),
                          states.CRASHED)
+
+
+MODELS = ["Penryn", "IvyBridge", "Haswell", "Broadwell", "Skylake-Client"]
+
+
+class CPUModelTest(DriverCase):
+    """spec/E §5.10: the first configured model that provides the required traits."""
+
+    async def model_of(self, driver: LibvirtDriver, extra_specs: dict[str, str]) -> str:
+        flavor = Flavor(flavorid="4", name="cpu", memory_mb=512, vcpus=1, root_gb=1,
+                        extra_specs=extra_specs)
+        instance = await self.spawn(driver, make_instance(flavor=flavor))
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        import xml.etree.ElementTree as ET
+
+        return ET.fromstring(xml).findtext("cpu/model")
+
+    async def test_traits_choose_haswell(self):
+        driver = await self.start_driver(libvirt__cpu_mode="custom",
+                                         libvirt__cpu_models=MODELS)
+        self.assertEqual(await self.model_of(driver, {
+            "trait:HW_CPU_X86_AVX": "required", "trait:HW_CPU_X86_AVX2": "required"}),
+            "Haswell")
+        self.assertEqual(await self.model_of(driver, {}), "Penryn")
+        self.assertEqual(await self.model_of(driver, {"trait:HW_CPU_X86_AVX": "required"}),
+                         "IvyBridge")
+
+    async def test_no_model_provides_the_traits(self):
+        driver = await self.start_driver(libvirt__cpu_mode="custom",
+                                         libvirt__cpu_models=["Penryn", "IvyBridge"])
+        flavor = Flavor(flavorid="5", name="avx2", memory_mb=512, vcpus=1, root_gb=1,
+                        extra_specs={"trait:HW_CPU_X86_AVX2": "required"})
+        instance = make_instance(flavor=flavor)
+        e = await self.assertFailure(driver.spawn(None, instance, {"id": IMAGE}, [], None, {}),
+                                     InstanceSpawnFailure)
+        self.assertIn("HW_CPU_X86_AVX2", str(e))
+        self.assertFalse(await driver.instance_exists(instance))
+
+    async def test_cpu_feature_traits_reported(self):
+        driver = await self.start_driver(libvirt__cpu_mode="custom",
+                                         libvirt__cpu_models=["Penryn", "Haswell"])
+        node = driver.get_available_nodes()[0]
+        tree: dict = {}
+        driver.update_provider_tree(tree, node)
+        self.assertIn("HW_CPU_X86_AVX2", tree[node]["traits"])
+        self.assertIn("HW_CPU_X86_SSE41", tree[node]["traits"])
+        self.assertNotIn("HW_CPU_X86_AVX512F", tree[node]["traits"])
+
+    async def test_unknown_model_stops_init_host(self):
+        conf = make_conf(DEFAULT__instances_path=self.instances_path,
+                         libvirt__connection_uri=self.uri, libvirt__cpu_mode="custom",
+                         libvirt__cpu_models=["NoSuchCPU"])
+        driver = LibvirtDriver(conf, reactor=reactor)
+        e = await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
+        self.assertIn("NoSuchCPU", str(e))
+        self.assertFalse(driver.host.connected)
