@@ -59,7 +59,18 @@ def servers_api(req) -> ServersAPI:
     return ServersAPI(components["api_db"], cell_engines(req), req.conf,
                       quota=quota_engine(req),
                       compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier,
-                      network=_network_api(req), placement=placement_client(req))
+                      network=_OnFirstUse(lambda: _network_api(req)),
+                      placement=_OnFirstUse(lambda: placement_client(req)))
+
+
+class _OnFirstUse:
+    """A client made when a delete first needs it, so reading servers makes none."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def __getattr__(self, name: str):
+        return getattr(self._make(), name)
 
 
 def _network_api(req):
