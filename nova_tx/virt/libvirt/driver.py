@@ -143,6 +143,7 @@ class LibvirtDriver:
         self.pci_devices: list[dict[str, Any]] = []
         self._hostname: str | None = None
         self._memory_mb = 0
+        self._disk_total_gb = 0
         self._shared: set[int] = set()
         self._model_features: dict[str, set[str]] = {}
         self._cpu_traits: set[str] = set()
@@ -168,6 +169,7 @@ class LibvirtDriver:
             self.pci_devices = await self.host.pci_devices()
             self._cpu_traits = await self._read_cpu_traits()
             os.makedirs(self.conf.instances_path, exist_ok=True)
+            self._disk_total_gb, _free = await threads.deferToThread(self._disk_gb)
         except BaseException:
             await self.host.stop()
             raise
@@ -275,6 +277,7 @@ class LibvirtDriver:
         pci = await self.host.pci_devices()
         self.pci_devices = pci
         total_gb, free_gb = await threads.deferToThread(self._disk_gb)
+        self._disk_total_gb = total_gb
         caps = self.host.capabilities
         return {
             "vcpus": len(self._shared),
@@ -303,7 +306,8 @@ class LibvirtDriver:
                              allocations: Any = None) -> None:
         """Inventories and traits of the node (spec/E §3.3).
 
-        ``provider_tree`` is either Nova's ``ProviderTree`` API (``data(name)``,
+        Plain (not a Deferred): it reads only what ``init_host`` and
+        ``get_available_resource`` measured. ``provider_tree`` is either Nova's ``ProviderTree`` API (``data(name)``,
         ``update_inventory``, ``update_traits``) or a dict of providers by name, each
         ``{"inventories": {...}, "traits": set()}``.
         """
@@ -331,7 +335,9 @@ class LibvirtDriver:
             "step_size": 1, "reserved": conf.reserved_host_memory_mb,
             "allocation_ratio": ratio("MEMORY_MB", conf.ram_allocation_ratio,
                                       conf.initial_ram_allocation_ratio)}
-        disk_gb, _free = self._disk_gb()
+        # What init_host or the last get_available_resource measured: this method runs
+        # in the reactor and asks nothing of the host.
+        disk_gb = self._disk_total_gb
         if disk_gb:
             inventories["DISK_GB"] = {
                 "total": disk_gb, "min_unit": 1, "max_unit": disk_gb, "step_size": 1,
