@@ -486,20 +486,33 @@ class ServersAPI:
         or whose compute service is down, is deleted here (``_local_delete``). One on
         a live host is put in task state ``deleting`` and handed to its compute
         service; ``disable_terminate`` servers are left alone, as in Nova.
+
+        With ``[DEFAULT] reclaim_instance_interval`` a server that was launched is
+        soft-deleted instead (Nova's ``soft_delete``): on a live host it goes to task
+        state ``soft-deleting`` and its compute service's ``soft_delete_instance``
+        (which keeps it SOFT_DELETED until the reclaim); anywhere else it is deleted
+        here as above.
         """
         instance = located.instance
         check_not_locked(context, instance)
         if instance.disable_terminate:
             LOG.info("instance termination disabled: %s", instance.uuid)
             return
-        outcome = await self.api_db.do(self._begin_delete, context, instance.uuid)
+        soft = (bool(_option(self.conf, "reclaim_instance_interval", 0))
+                and not located.is_build_request and instance.launched_at is not None)
+        outcome = await self.api_db.do(self._begin_delete, context, instance.uuid, soft)
         if outcome is None:
             return
         where, deleting = outcome
         if where == "compute":
-            terminate = getattr(self.compute_rpcapi, "terminate_instance", None)
-            if terminate is not None:
-                result = terminate(context, deleting, [])
+            if soft:
+                cast = getattr(self.compute_rpcapi, "soft_delete_instance", None)
+                args: tuple = (context, deleting)
+            else:
+                cast = getattr(self.compute_rpcapi, "terminate_instance", None)
+                args = (context, deleting, [])
+            if cast is not None:
+                result = cast(*args)
                 if inspect.isawaitable(result):
                     await result
             return
@@ -545,11 +558,12 @@ class ServersAPI:
         if self.notifier is not None:
             self.notifier.notify_about_instance_delete(context, instance, phase)
 
-    def _begin_delete(self, api_conn: sa.Connection, context, instance_uuid: str
-                      ) -> tuple[str, Instance] | None:
+    def _begin_delete(self, api_conn: sa.Connection, context, instance_uuid: str,
+                      soft: bool = False) -> tuple[str, Instance] | None:
         """The database work of a delete up to where it goes on: ("local", the
         instance in task state ``deleting``) to delete it here, ("compute", it) to hand
-        it to its compute service, None when nothing is left to do."""
+        it to its compute service, None when nothing is left to do. ``soft``: task
+        state ``soft-deleting``."""
         try:
             build_requests.destroy(api_conn, instance_uuid)
         except exception.BuildRequestNotFound:
@@ -560,9 +574,11 @@ class ServersAPI:
         located = self._locate(api_conn, instance_uuid, expected_attrs=())
         instance, cell = located.instance, located.cell
         original_task_state = instance.task_state
-        deleting = self._in_cell(cell, instances.update, instance_uuid,
-                                 {"task_state": states.DELETING, "progress": 0},
-                                 expected_attrs=SHOW_ATTRS)
+        # As Nova: deleted_at is the delete's time (the reclaim of a soft delete
+        # counts from it).
+        deleting = self._in_cell(cell, instances.update, instance_uuid, {
+            "task_state": states.SOFT_DELETING if soft else states.DELETING,
+            "progress": 0, "deleted_at": utcnow()}, expected_attrs=SHOW_ATTRS)
         local = True
         if instance.host is not None:
             service = self._in_cell(cell, self._compute_service, instance.host)

@@ -192,6 +192,34 @@ class InstanceDeleteNotificationTest(unittest.TestCase):
         await self.delete(api, other.uuid)
         self.assertEqual("deleting", api.get_instance(other.uuid).task_state)
 
+    async def test_with_a_reclaim_interval_a_live_compute_soft_deletes(self):
+        import datetime
+
+        from nova_tx.conf import compute_manager
+
+        api = ServersServer(self, notification_format="both")
+        compute_manager.register_opts(api.conf)
+        api.conf.set_override("reclaim_instance_interval", 3600)
+        api.add_service("compute")
+        launched = api.add_instance(host="compute",
+                                    launched_at=datetime.datetime(2022, 1, 1))
+        never = api.add_instance(host="compute")
+        casts = []
+
+        class ComputeAPI:
+            def soft_delete_instance(self, context, instance):
+                casts.append(("soft", instance.uuid, instance.task_state))
+
+            def terminate_instance(self, context, instance, bdms):
+                casts.append(("terminate", instance.uuid, instance.task_state))
+
+        api.components["compute_rpcapi"] = ComputeAPI()
+        await self.delete(api, launched.uuid)
+        await self.delete(api, never.uuid)
+        self.assertEqual([("soft", launched.uuid, "soft-deleting"),
+                          ("terminate", never.uuid, "deleting")], casts)
+        self.assertIsNotNone(api.get_instance(launched.uuid).deleted_at)
+
     async def test_a_build_request_is_gone_without_a_notification(self):
         api = ServersServer(self, notification_format="both")
         request = api.add_build_request()
