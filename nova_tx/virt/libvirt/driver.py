@@ -13,7 +13,6 @@ compute manager records as the instance's fault.
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
@@ -25,8 +24,9 @@ from nova_tx import exception, log
 from nova_tx.compute import states
 from nova_tx.objects import numa as obj
 from nova_tx.virt import driver as virt_driver
+from nova_tx.virt import inventory
 from nova_tx.virt.cpuset import parse_cpu_spec
-from nova_tx.virt.host_topology import allocation_ratio, host_cpu_sets
+from nova_tx.virt.host_topology import host_cpu_sets
 from nova_tx.virt.libvirt import config as designer
 from nova_tx.virt.libvirt import cpu_models
 from nova_tx.virt.libvirt import host as host_mod
@@ -53,7 +53,8 @@ _POWER_STATES = {
 }
 
 # Capability -> trait (Nova's nova.virt.driver.CAPABILITY_TRAITS_MAP, the part that
-# applies to libvirt).
+# applies to libvirt). The resource tracker applies the same map; setting them here too
+# keeps the tree right for callers that use the driver alone.
 CAPABILITY_TRAITS = {
     "supports_attach_interface": "COMPUTE_NET_ATTACH_INTERFACE",
     "supports_device_tagging": "COMPUTE_DEVICE_TAGGING",
@@ -63,11 +64,11 @@ CAPABILITY_TRAITS = {
     "supports_remote_managed_ports": "COMPUTE_REMOTE_MANAGED_PORTS",
     "supports_image_type_qcow2": "COMPUTE_IMAGE_TYPE_QCOW2",
     "supports_image_type_raw": "COMPUTE_IMAGE_TYPE_RAW",
+    "supports_socket_pci_numa_affinity": "COMPUTE_SOCKET_PCI_NUMA_AFFINITY",
 }
 # Traits of features the domain XML always offers (spec/E §3.3, §5.11).
 FEATURE_TRAITS = frozenset({
     "COMPUTE_NODE",
-    "COMPUTE_SOCKET_PCI_NUMA_AFFINITY",
     "COMPUTE_NET_VIF_MODEL_VIRTIO",
     "COMPUTE_GRAPHICS_MODEL_VIRTIO",
 })
@@ -124,6 +125,10 @@ class LibvirtDriver:
         "supports_remote_managed_ports": False,
         "supports_image_type_qcow2": True,
         "supports_image_type_raw": True,
+        "supports_socket_pci_numa_affinity": True,
+        "supports_tagged_attach_interface": False,
+        "supports_tagged_attach_volume": False,
+        "supports_extend_volume": False,
     }
 
     def __init__(self, conf: Any, *, reactor: Any = None, image_api: Any = None):
@@ -312,38 +317,11 @@ class LibvirtDriver:
         ``{"inventories": {...}, "traits": set()}``.
         """
         existing_inv, existing_traits = _read_provider(provider_tree, nodename)
-        conf = self.conf
-
-        def ratio(rc: str, configured: float | None, initial: float) -> float:
-            current = (existing_inv.get(rc) or {}).get("allocation_ratio")
-            return allocation_ratio(configured, current, initial)
-
-        inventories: dict[str, dict[str, Any]] = {}
-        vcpus = len(self._shared)
-        if vcpus:
-            inventories["VCPU"] = {
-                "total": vcpus, "min_unit": 1, "max_unit": vcpus, "step_size": 1,
-                "reserved": conf.reserved_host_cpus,
-                "allocation_ratio": ratio("VCPU", conf.cpu_allocation_ratio,
-                                          conf.initial_cpu_allocation_ratio)}
-        pcpus = len(self._dedicated_set())
-        if pcpus:
-            inventories["PCPU"] = {"total": pcpus, "min_unit": 1, "max_unit": pcpus,
-                                   "step_size": 1, "reserved": 0, "allocation_ratio": 1.0}
-        inventories["MEMORY_MB"] = {
-            "total": self._memory_mb, "min_unit": 1, "max_unit": self._memory_mb,
-            "step_size": 1, "reserved": conf.reserved_host_memory_mb,
-            "allocation_ratio": ratio("MEMORY_MB", conf.ram_allocation_ratio,
-                                      conf.initial_ram_allocation_ratio)}
         # What init_host or the last get_available_resource measured: this method runs
         # in the reactor and asks nothing of the host.
-        disk_gb = self._disk_total_gb
-        if disk_gb:
-            inventories["DISK_GB"] = {
-                "total": disk_gb, "min_unit": 1, "max_unit": disk_gb, "step_size": 1,
-                "reserved": int(math.ceil(conf.reserved_host_disk_mb / 1024)),
-                "allocation_ratio": ratio("DISK_GB", conf.disk_allocation_ratio,
-                                          conf.initial_disk_allocation_ratio)}
+        inventories = inventory.host_inventory(
+            self.conf, vcpus=len(self._shared), pcpus=len(self._dedicated_set()),
+            memory_mb=self._memory_mb, disk_gb=self._disk_total_gb, existing=existing_inv)
         traits = (set(existing_traits) - MANAGED_TRAITS) | self._traits()
         _write_provider(provider_tree, nodename, inventories, traits)
 

@@ -145,6 +145,24 @@ class HostTest(DriverCase):
         self.assertNotIn("PCPU", tree[node]["inventories"])
         self.assertNotIn("HW_CPU_HYPERTHREADING", tree[node]["traits"])
 
+    async def test_the_compute_provider_tree(self):
+        from nova_tx.compute.provider_tree import ProviderTree
+
+        self.uri = fixture_uri("host-2cell-smt.xml")
+        driver = await self.start_driver(compute__cpu_dedicated_set="4-7,12-15")
+        node = driver.get_available_nodes()[0]
+        tree = ProviderTree()
+        tree.new_root(node, "8f0c3c58-7cf4-4d25-a1a8-0e8a4b1a5e11")
+        tree.update_traits(node, {"CUSTOM_RACK_1", "COMPUTE_STATUS_DISABLED"})
+        tree.update_inventory(node, {"VCPU": {"total": 16, "allocation_ratio": 2.0}})
+        driver.update_provider_tree(tree, node)
+        data = tree.data(node)
+        self.assertEqual(data.inventory["VCPU"]["total"], 8)
+        self.assertEqual(data.inventory["VCPU"]["allocation_ratio"], 2.0)
+        self.assertEqual(data.inventory["PCPU"]["total"], 8)
+        self.assertLessEqual({"HW_CPU_HYPERTHREADING", "COMPUTE_SOCKET_PCI_NUMA_AFFINITY",
+                              "CUSTOM_RACK_1", "COMPUTE_STATUS_DISABLED"}, data.traits)
+
     async def test_invalid_host_topology_stops_init_host(self):
         self.uri = fixture_uri("host-invalid.xml")
         conf = make_conf(DEFAULT__instances_path=self.instances_path,
