@@ -149,7 +149,8 @@ class HostTest(DriverCase):
         from nova_tx.compute.provider_tree import ProviderTree
 
         self.uri = fixture_uri("host-2cell-smt.xml")
-        driver = await self.start_driver(compute__cpu_dedicated_set="4-7,12-15")
+        driver = await self.start_driver(compute__cpu_dedicated_set="4-7,12-15",
+                                         compute__cpu_shared_set="0-3,8-11")
         node = driver.get_available_nodes()[0]
         tree = ProviderTree()
         tree.new_root(node, "8f0c3c58-7cf4-4d25-a1a8-0e8a4b1a5e11")
