@@ -1,13 +1,21 @@
-"""openstacksdk (what python-openstackclient uses) against the servers read, update and
-delete routes, server metadata, tags and instance actions, with the microversion it
-negotiates (the highest both sides know: 2.93)."""
+"""openstacksdk and the stock ``openstack`` command (python-openstackclient) against
+the servers read, update and delete routes, server metadata, tags and instance
+actions, with the microversion they negotiate (the highest both sides know: 2.93)."""
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 from twisted.internet import threads
 from twisted.trial import unittest
 
 from nova_tx.compute import states
 from tests.api.servers_server import SAMPLE_PROJECT, ServersServer
+from tests.helpers import unavailable
+
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
 
 
 def connect(url: str, token: str):
@@ -62,3 +70,42 @@ class OpenStackSDKTests(unittest.TestCase):
         db = api.add_instance(display_name="db", vm_state=states.STOPPED).uuid
         building = api.add_build_request(display_name="building").uuid
         await threads.deferToThread(self.scenario, api, web, db, building)
+
+
+class OpenStackClientTests(unittest.TestCase):
+    """The stock ``openstack`` command (python-openstackclient)."""
+
+    def openstack(self, api: ServersServer, *args: str) -> str:
+        url = api.base + "/v2.1"
+        result = subprocess.run(
+            [OPENSTACK, "--os-auth-type", "admin_token", "--os-endpoint", url,
+             "--os-token", "demo:" + SAMPLE_PROJECT, "--os-compute-api-version", "2.93",
+             *args],
+            capture_output=True, text=True, timeout=120,
+            env={k: v for k, v in os.environ.items() if not k.startswith("OS_")})
+        self.assertEqual(0, result.returncode, (args, result.stdout, result.stderr))
+        return result.stdout
+
+    def scenario(self, api: ServersServer, web: str, building: str):
+        # (``server list`` needs Keystone's catalog: the all-in-one test runs it.)
+        self.openstack(api, "server", "set", "--name", "web2", "--property", "role=front",
+                       "--tag", "blue", web)
+        self.openstack(api, "server", "unset", "--property", "a", web)
+        shown = json.loads(self.openstack(api, "server", "show", web, "-f", "json"))
+        self.assertEqual(("web2", "ACTIVE"), (shown["name"], shown["status"]))
+        self.assertEqual({"role": "front"}, api.get_instance(
+            web, expected_attrs=("metadata",)).metadata)
+        self.assertEqual(["blue"], api.get_instance(web, expected_attrs=("tags",)).tags)
+        self.openstack(api, "server", "delete", building)
+        self.assertTrue(api.get_instance(web).uuid)
+        with api.engine.connect() as conn:
+            self.assertEqual(0, conn.exec_driver_sql(
+                "SELECT count(*) FROM build_requests").scalar())
+
+    async def test_openstack_client(self):
+        if not os.path.exists(OPENSTACK):
+            unavailable("python-openstackclient is not installed (test extra)")
+        api = ServersServer(self)
+        web = api.add_instance(display_name="web", metadata={"a": "1"}).uuid
+        building = api.add_build_request(display_name="building").uuid
+        await threads.deferToThread(self.scenario, api, web, building)
