@@ -140,7 +140,12 @@ class LibvirtDriver:
         self._reactor = reactor
         uri = conf.libvirt.connection_uri or host_mod.default_uri(conf.libvirt.virt_type)
         self.host = host_mod.Host(uri, reactor=reactor)
-        self.image_backend = Qcow2Backend(conf.instances_path, reactor=reactor)
+        # The compute manager's image cache downloads into the same directory
+        # ([image_cache] subdirectory_name) before spawn; a base found there is used.
+        image_cache = getattr(conf, "image_cache", None)
+        self.image_backend = Qcow2Backend(
+            conf.instances_path, reactor=reactor,
+            subdirectory_name=getattr(image_cache, "subdirectory_name", "_base"))
         #: The image port (``nova_tx.image.api``) base images are downloaded with; the
         #: compute manager sets it. Without one, only images already cached boot.
         self.image_api = image_api
@@ -437,12 +442,12 @@ class LibvirtDriver:
         uuid = instance.uuid
         defined = False
         try:
-            disk = await self.image_backend.create_root_disk(
-                uuid, image_id, instance.root_gb or 0, self._fetcher(context))
+            disks = await self._create_disks(context, instance, image_id,
+                                             block_device_info or {})
             model = await self._guest_cpu_model(instance, _properties(image_meta),
                                                 self.guest_arch(image_meta))
             request = self.guest_request(
-                instance, image_meta, network_info, [designer.DiskConfig(path=disk)],
+                instance, image_meta, network_info, disks,
                 self.image_backend.console_log(uuid), cpu_model=model)
             xml = designer.domain_xml(request)
 
@@ -461,6 +466,46 @@ class LibvirtDriver:
                 raise InstanceSpawnFailure(instance_uuid=uuid,
                                            reason=e.get_error_message()) from e
             raise
+
+    async def _create_disks(self, context: Any, instance: Any, image_id: str,
+                            block_device_info: dict[str, Any]) -> list[designer.DiskConfig]:
+        """The root overlay, then the ephemeral and swap disks of ``block_device_info``
+        (the compute manager's: root device name, ephemerals, swap), each on the bus
+        its device name implies (vd: virtio, sd: scsi, hd: ide)."""
+        used: set[str] = set()
+
+        def target(device_name: str | None) -> str:
+            name = (device_name or "").rsplit("/", 1)[-1]
+            if not name:
+                name = next(f"vd{c}" for c in "bcdefghijklmnopqrstuvwxyz"
+                            if f"vd{c}" not in used)
+            if name in used:
+                raise InstanceSpawnFailure(instance_uuid=instance.uuid,
+                                           reason=f"two disks on device {name}")
+            used.add(name)
+            return name
+
+        def bus(dev: str) -> str:
+            return {"sd": "scsi", "hd": "ide"}.get(dev[:2], "virtio")
+
+        root_dev = target(block_device_info.get("root_device_name") or "/dev/vda")
+        root = await self.image_backend.create_root_disk(
+            instance.uuid, image_id, instance.root_gb or 0, self._fetcher(context))
+        disks = [designer.DiskConfig(path=root, target_dev=root_dev, bus=bus(root_dev))]
+        for eph in block_device_info.get("ephemerals") or ():
+            dev = target(eph.get("device_name"))
+            path = await self.image_backend.create_blank_disk(
+                instance.uuid, f"disk.eph{eph.get('num', len(disks) - 1)}",
+                int(eph.get("size") or 0) * 1024)
+            disks.append(designer.DiskConfig(path=path, target_dev=dev,
+                                             bus=eph.get("disk_bus") or bus(dev)))
+        swap = block_device_info.get("swap")
+        if swap and int(swap.get("swap_size") or 0) > 0:
+            dev = target(swap.get("device_name"))
+            path = await self.image_backend.create_blank_disk(
+                instance.uuid, "disk.swap", int(swap["swap_size"]))
+            disks.append(designer.DiskConfig(path=path, target_dev=dev, bus=bus(dev)))
+        return disks
 
     async def _cleanup_failed_spawn(self, uuid: str, defined: bool) -> None:
         try:

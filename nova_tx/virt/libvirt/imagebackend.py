@@ -61,8 +61,9 @@ Fetcher = Callable[[str, str], Awaitable[Any]]
 class ImageCache:
     """``$instances_path/_base``: one file per image, fetched once."""
 
-    def __init__(self, instances_path: str, *, reactor: Any = None):
-        self.base_dir = os.path.join(instances_path, "_base")
+    def __init__(self, instances_path: str, *, reactor: Any = None,
+                 subdirectory_name: str = "_base"):
+        self.base_dir = os.path.join(instances_path, subdirectory_name)
         self._reactor = reactor
         self._locks: dict[str, defer.DeferredLock] = {}
 
@@ -101,9 +102,11 @@ class ImageCache:
 class Qcow2Backend:
     """Creates and removes the instance directory and its root disk."""
 
-    def __init__(self, instances_path: str, *, reactor: Any = None):
+    def __init__(self, instances_path: str, *, reactor: Any = None,
+                 subdirectory_name: str = "_base"):
         self.instances_path = instances_path
-        self.cache = ImageCache(instances_path, reactor=reactor)
+        self.cache = ImageCache(instances_path, reactor=reactor,
+                                subdirectory_name=subdirectory_name)
         self._reactor = reactor
 
     def instance_dir(self, instance_uuid: str) -> str:
@@ -138,6 +141,16 @@ class Qcow2Backend:
         await qemu_img("create", "-f", "qcow2", "-b", base, "-F", fmt, disk, str(size),
                        reactor=self._reactor)
         return disk
+
+    async def create_blank_disk(self, instance_uuid: str, name: str, size_mb: int) -> str:
+        """An empty qcow2 disk of ``size_mb`` MiB in the instance directory (ephemeral and
+        swap disks; the guest formats them, nova-tx does not run mkfs on the host)."""
+        if size_mb <= 0:
+            raise exception.Invalid(f"Disk {name} of instance {instance_uuid} has no size")
+        os.makedirs(self.instance_dir(instance_uuid), exist_ok=True)
+        path = os.path.join(self.instance_dir(instance_uuid), name)
+        await qemu_img("create", "-f", "qcow2", path, f"{size_mb}M", reactor=self._reactor)
+        return path
 
     def remove(self, instance_uuid: str) -> None:
         """The instance directory and everything in it (the base stays cached)."""

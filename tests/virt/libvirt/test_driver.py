@@ -2,6 +2,7 @@
 lifecycle (spawn, destroy, reboot, power, pause, suspend, console, events)."""
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -230,6 +231,45 @@ class LifecycleTest(DriverCase):
 
         self.assertEqual(read_pins(xml)["vcpupin"],
                          {v: {p} for v, p in fitted.cpu_pinning.items()})
+
+    async def test_ephemeral_and_swap_disks(self):
+        driver = await self.start_driver()
+        instance = make_instance()
+        self.addCleanup(lambda: driver.destroy(None, instance, None))
+        await driver.spawn(None, instance, {"id": IMAGE}, [], None, {}, block_device_info={
+            "root_device_name": "/dev/vda", "block_device_mapping": [],
+            "ephemerals": [{"num": 0, "device_name": "/dev/vdb", "size": 1}],
+            "swap": {"device_name": None, "swap_size": 256}})
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        import xml.etree.ElementTree as ET
+
+        disks = [(d.find("target").get("dev"), os.path.basename(d.find("source").get("file")))
+                 for d in ET.fromstring(xml).findall("devices/disk")]
+        self.assertEqual(disks, [("vda", "disk"), ("vdb", "disk.eph0"), ("vdc", "disk.swap")])
+        directory = os.path.join(self.instances_path, instance.uuid)
+        eph = await imagebackend.image_info(os.path.join(directory, "disk.eph0"))
+        swap = await imagebackend.image_info(os.path.join(directory, "disk.swap"))
+        self.assertEqual((eph["virtual-size"], swap["virtual-size"]),
+                         (1024 ** 3, 256 * 1024 ** 2))
+
+    async def test_base_cached_by_the_compute_manager(self):
+        from nova_tx.conf import compute_manager
+
+        driver = await self.start_driver()
+        compute_manager.register_opts(driver.conf)
+        driver.conf.set_override("subdirectory_name", "_base_host1", group="image_cache")
+        driver = LibvirtDriver(driver.conf, reactor=reactor)  # no image service at all
+        await driver.init_host("compute1")
+        self.addCleanup(driver.cleanup_host, "compute1")
+        base = os.path.join(self.instances_path, "_base_host1",
+                            hashlib.sha1(IMAGE.encode()).hexdigest())
+        os.makedirs(os.path.dirname(base))
+        await imagebackend.qemu_img("create", "-f", "raw", base, "16M")
+        instance = await self.spawn(driver)
+        info = await imagebackend.image_info(
+            os.path.join(self.instances_path, instance.uuid, "disk"))
+        self.assertEqual(info["backing-filename"], base)
 
     async def test_spawn_without_power_on(self):
         driver = await self.start_driver()
