@@ -208,6 +208,106 @@ class PlacementCommands:
             output("Done.")
         return status
 
+    @args("--max-count", metavar="<max_count>", dest="max_count",
+          help="Maximum number of instances to process. If not specified, all "
+          "instances in each cell will be mapped in batches of 50. If you have a large "
+          "number of instances, consider specifying a custom value and run the "
+          "command until it exits with 0 or 4.")
+    @args("--verbose", action="store_true", dest="verbose", default=False,
+          help="Provide verbose output during execution.")
+    @args("--dry-run", action="store_true", dest="dry_run", default=False,
+          help="Runs the command and prints output but does not commit any changes. "
+          "The return code should be 4.")
+    @args("--instance", metavar="<instance_uuid>", dest="instance_uuid",
+          help="UUID of a specific instance to process. If specified --max-count has "
+          "no effect. The --cell and --instance options are mutually exclusive.")
+    @args("--skip-port-allocations", action="store_true", dest="skip_port_allocations",
+          default=False, help="Skip the healing of the resource allocations of bound "
+          "ports.")
+    @args("--cell", metavar="<cell_uuid>", dest="cell_uuid",
+          help="Heal allocations within a specific cell. The --cell and --instance "
+          "options are mutually exclusive.")
+    @args("--force", action="store_true", dest="force", default=False,
+          help="Force heal allocations. Requires the --instance argument.")
+    def heal_allocations(self, max_count: str | None = None, verbose: bool = False,
+                         skip_port_allocations: bool = False, dry_run: bool = False,
+                         instance_uuid: str | None = None, cell_uuid: str | None = None,
+                         force: bool = False) -> int:
+        """Heals instance allocations in the Placement service
+
+        Return codes:
+
+        * 0: Command completed successfully and allocations were created.
+        * 1: --max-count was reached and there are more instances to process.
+        * 2: Unable to find a compute node record for a given instance.
+        * 3: Unable to create (or update) allocations for an instance against its
+          compute node resource provider.
+        * 4: Command completed successfully but no allocations were created.
+        * 127: Invalid input.
+        """
+        from nova_tx.cmd.placement_heal import (
+            ALLOCATION_FAILED,
+            INVALID_INPUT,
+            HealAllocations,
+        )
+
+        if cell_uuid and instance_uuid:
+            print("The --cell and --instance options are mutually exclusive.")
+            return INVALID_INPUT
+        if force and not instance_uuid:
+            print("The --instance flag is required when using --force flag.")
+            return INVALID_INPUT
+        limit = None
+        if max_count is not None and not instance_uuid:
+            try:
+                limit = int(max_count)
+            except ValueError:
+                limit = -1
+            if limit < 1:
+                print("Must supply a positive integer for --max-count.")
+                return INVALID_INPUT
+
+        def output(message: str) -> None:
+            if verbose:
+                print(message)
+
+        placement = self.placement or BlockingPlacement(self._ctx.conf)
+        try:
+            return HealAllocations(self._ctx.dbs, placement, output, dry_run=dry_run,
+                                   force=force).run(limit, cell_uuid, instance_uuid)
+        except PlacementUnavailable as e:
+            print("Allocation retrieval failed: %s" % e)
+            return ALLOCATION_FAILED
+
+    @args("--verbose", action="store_true", dest="verbose", default=False,
+          help="Provide verbose output during execution.")
+    @args("--delete", action="store_true", dest="delete", default=False,
+          help="Deletes orphaned allocations that were found.")
+    @args("--resource_provider", "--resource-provider", metavar="<provider_uuid>",
+          dest="provider_uuid", help="UUID of a specific resource provider to verify.")
+    def audit(self, verbose: bool = False, delete: bool = False,
+              provider_uuid: str | None = None) -> int:
+        """Audits orphaned allocations that are no longer corresponding to existing
+        instance resources. This command requires that the [api_database]/connection
+        and [placement] configuration options are set.
+
+        Return codes: 0 no orphaned allocations were found; 1 an unexpected error
+        occurred; 3 orphaned allocations were found; 4 all found orphaned allocations
+        were deleted; 127 invalid input.
+        """
+        from nova_tx.cmd.placement_heal import AUDIT_ERROR, Audit
+
+        def output(message: str) -> None:
+            if verbose:
+                print(message)
+
+        placement = self.placement or BlockingPlacement(self._ctx.conf)
+        try:
+            return Audit(self._ctx.dbs, placement, output).run(delete, provider_uuid)
+        except PlacementUnavailable as e:
+            print("An error occurred while working with the placement API: %s" % e)
+            return AUDIT_ERROR
+
     def _rp_uuid_for_host(self, api_conn: sa.Connection, host: str) -> str:
         """The uuid of the host's only compute node (its provider's uuid)."""
         mapping = host_mappings.get_by_host(api_conn, host,
@@ -254,3 +354,4 @@ def _add_to_aggregate(placement: BlockingPlacement, host: str, rp_uuid: str,
                      "Failed updating provider aggregates for host (%s), provider (%s) "
                      "and aggregate (%s). Error: %s" % (host, rp_uuid, agg_uuid, text))
     raise AssertionError("unreachable")
+
