@@ -9,6 +9,7 @@ compute of another driver (libvirt on ``test:///``) is one more entry.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import uuid
@@ -27,6 +28,7 @@ from nova_tx.db.pool import DBThreadPool
 from nova_tx.placement import client as placement_client
 from nova_tx.placement.api.app import PlacementAPI
 from tests.cmd import Deployment, run_main
+from tests.helpers import StoppableReactor
 from tests.placement.db import placement_engine
 from tests.servicegroup import make_conf
 
@@ -47,7 +49,10 @@ COMPUTES = {
 }
 
 
-class TwoComputesTest(unittest.TestCase):
+class ComputesTestCase(unittest.TestCase):
+    """A conductor, an embedded Placement and the computes of ``COMPUTES``, not
+    started."""
+
     timeout = 60
 
     async def setUp(self):
@@ -109,6 +114,8 @@ class TwoComputesTest(unittest.TestCase):
             rows = conn.execute(sa.select(table).where(table.c.deleted == 0)).mappings()
             return {row["host"]: dict(row) for row in rows}
 
+
+class TwoComputesTest(ComputesTestCase):
     @defer.inlineCallbacks
     def test_register_report_and_discover(self):
         for service in self.computes.values():
@@ -190,3 +197,41 @@ class TwoComputesTest(unittest.TestCase):
         self.assertEqual(rows["compute2"]["uuid"],
                          again.resource_tracker.compute_nodes["compute2"]["uuid"])
         self.assertEqual(2, len(self.compute_node_rows()))
+
+
+class BadInputTest(ComputesTestCase):
+    """A host file or provider config file nova-compute cannot use stops it with one
+    line naming the file and the problem (and no compute node is recorded)."""
+
+    async def start_failing(self, service) -> str:
+        service.reactor = StoppableReactor()
+        with self.assertLogs("nova_tx.service", logging.ERROR) as logs:
+            service.startService()
+            await service.started
+        self.assertEqual(1, service.exit_code)
+        (line,) = logs.output
+        self.assertNotIn("\n", line)
+        return line
+
+    async def test_bad_host_file(self):
+        service = self.computes["compute2"]
+        with open(service.conf.fake.host_topology_file, "w") as f:
+            f.write('{"cells": [{"id": 0, "cpus": "0-3"}]}')
+        line = await self.start_failing(service)
+        self.assertIn("nova-compute failed to start: Invalid configuration: [fake] "
+                      f"host_topology_file {service.conf.fake.host_topology_file}: "
+                      "cells[0] needs 'memory_mb'", line)
+        self.assertNotIn("compute2", self.compute_node_rows())
+
+    async def test_bad_provider_config_file(self):
+        service = self.computes["compute1"]
+        path = os.path.join(service.conf.compute.provider_config_location, "gpu.yaml")
+        with open(path, "w") as f:
+            f.write("meta: {schema_version: '1.0'}\nproviders:\n"
+                    "  - identification: {uuid: $COMPUTE_NODE}\n"
+                    "    inventories: {additional: [{VCPU: {total: 4}}]}\n")
+        line = await self.start_failing(service)
+        self.assertIn(f"nova-compute failed to start: An error occurred while processing "
+                      f"a provider config file: {path}: Invalid resource class, only "
+                      "custom resource classes are allowed: VCPU", line)
+        self.assertEqual({}, self.compute_node_rows())
