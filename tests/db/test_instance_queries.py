@@ -271,6 +271,12 @@ class InstanceQueriesTests:
         self.assertEqual({}, instances.get_metadata(self.conn, made.uuid))
         self.assertEqual({"x": "y"}, instances.update_system_metadata(
             self.conn, made.uuid, {"x": "y"}))
+        self.assertEqual({"x": "y", "z": "1"}, instances.update_system_metadata(
+            self.conn, made.uuid, {"z": "1"}))
+        self.assertTrue(instances.delete_system_metadata_key(self.conn, made.uuid, "x"))
+        self.assertFalse(instances.delete_system_metadata_key(self.conn, made.uuid, "x"))
+        self.assertEqual({"z": "1"}, instances.get_system_metadata(self.conn, made.uuid))
+        self.assertEqual({}, instances.get_metadata(self.conn, made.uuid))
         self.assertRaises(exception.InstanceNotFound, instances.get_metadata, self.conn,
                           "nope")
 

@@ -782,13 +782,22 @@ def update_metadata(conn: sa.Connection, instance_uuid: str, metadata: Mapping[s
     return _update_key_values(conn, instance_metadata, instance_uuid, metadata, delete)
 
 
+def _delete_key(conn: sa.Connection, table: sa.Table, instance_uuid: str, key: str
+                ) -> bool:
+    _check_live(conn, instance_uuid)
+    return conn.execute(table.update().where(
+        table.c.instance_uuid == instance_uuid, table.c.key == key,
+        table.c.deleted == 0).values(deleted=table.c.id, deleted_at=utcnow())).rowcount > 0
+
+
 def delete_metadata_key(conn: sa.Connection, instance_uuid: str, key: str) -> bool:
     """Remove one metadata item; whether there was one."""
-    _check_live(conn, instance_uuid)
-    return conn.execute(instance_metadata.update().where(
-        instance_metadata.c.instance_uuid == instance_uuid, instance_metadata.c.key == key,
-        instance_metadata.c.deleted == 0).values(
-            deleted=instance_metadata.c.id, deleted_at=utcnow())).rowcount > 0
+    return _delete_key(conn, instance_metadata, instance_uuid, key)
+
+
+def delete_system_metadata_key(conn: sa.Connection, instance_uuid: str, key: str) -> bool:
+    """Remove one system metadata item; whether there was one."""
+    return _delete_key(conn, instance_system_metadata, instance_uuid, key)
 
 
 def get_system_metadata(conn: sa.Connection, instance_uuid: str) -> dict[str, str]:
