@@ -38,3 +38,116 @@ class ComputeAPI:
         not waited for: pre-caching is best effort and reports through the log."""
         return self.client.prepare(server=host, version="5.4").cast(
             ctxt, "cache_images", image_ids=list(image_ids))
+
+    # -- the build and the power actions (Nova's 6.0) ---------------------------------------
+
+    def build_and_run_instance(self, ctxt: Any, instance: Any, host: str, image: Any,
+                               request_spec: Any, filter_properties: Any,
+                               admin_password: str | None = None, injected_files: Any = None,
+                               requested_networks: Any = None, security_groups: Any = None,
+                               block_device_mapping: Any = None, node: str | None = None,
+                               limits: Any = None, host_list: Any = None,
+                               accel_uuids: Any = None) -> defer.Deferred:
+        """Cast the build of ``instance`` to ``host`` (Nova's 6.0 arguments): the
+        request spec, the BDMs and the alternates (``host_list``, Selections) travel as
+        Nova's object primitives, the limits as the compute's dict form."""
+        if hasattr(limits, "to_dict"):
+            limits = limits.to_dict()
+        kwargs = {
+            "instance": _primitive(instance), "image": image,
+            "request_spec": _primitive(request_spec),
+            "filter_properties": filter_properties, "admin_password": admin_password,
+            "injected_files": injected_files,
+            "requested_networks": _requested_networks(requested_networks),
+            "security_groups": security_groups,
+            "block_device_mapping": _bdms(block_device_mapping, instance),
+            "node": node, "limits": limits,
+            "host_list": None if host_list is None else [_primitive(s) for s in host_list],
+            "accel_uuids": list(accel_uuids or []),
+        }
+        return self.client.prepare(server=host, version="6.0").cast(
+            ctxt, "build_and_run_instance", **kwargs)
+
+    def _instance_cast(self, ctxt: Any, instance: Any, method: str,
+                       **kwargs: Any) -> defer.Deferred:
+        return self.client.prepare(server=_host(instance), version="6.0").cast(
+            ctxt, method, instance=_primitive(instance), **kwargs)
+
+    def reboot_instance(self, ctxt: Any, instance: Any, block_device_info: Any,
+                        reboot_type: str) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "reboot_instance",
+                                   block_device_info=block_device_info,
+                                   reboot_type=reboot_type)
+
+    def stop_instance(self, ctxt: Any, instance: Any, do_cast: bool = True,
+                      clean_shutdown: bool = True) -> defer.Deferred:
+        """A cast, or a call (``do_cast`` False) for callers that wait for it."""
+        prepared = self.client.prepare(server=_host(instance), version="6.0")
+        send = prepared.cast if do_cast else prepared.call
+        return send(ctxt, "stop_instance", instance=_primitive(instance),
+                    clean_shutdown=clean_shutdown)
+
+    def start_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "start_instance")
+
+    def pause_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "pause_instance")
+
+    def unpause_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "unpause_instance")
+
+    def suspend_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "suspend_instance")
+
+    def resume_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "resume_instance")
+
+    def terminate_instance(self, ctxt: Any, instance: Any, bdms: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "terminate_instance",
+                                   bdms=_bdms(bdms, instance))
+
+    def soft_delete_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "soft_delete_instance")
+
+    def external_instance_event(self, ctxt: Any, instances: list[Any], events: list[Any],
+                                host: str | None = None) -> defer.Deferred:
+        """Neutron's events (``network-vif-plugged`` ...) for instances of one host."""
+        return self.client.prepare(server=host or _host(instances[0]), version="6.0").cast(
+            ctxt, "external_instance_event", instances=[_primitive(i) for i in instances],
+            events=[_primitive(e) for e in events])
+
+    def get_console_output(self, ctxt: Any, instance: Any,
+                           tail_length: int | None) -> defer.Deferred:
+        """A call: the console log's last ``tail_length`` lines (all when None)."""
+        return self.client.prepare(server=_host(instance), version="6.0").call(
+            ctxt, "get_console_output", instance=_primitive(instance),
+            tail_length=tail_length)
+
+
+def _primitive(value: Any) -> Any:
+    return value.to_primitive() if hasattr(value, "to_primitive") else value
+
+
+def _host(instance: Any) -> str:
+    if isinstance(instance, dict):
+        return instance.get("nova_object.data", instance)["host"]
+    return instance.host
+
+
+def _requested_networks(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "to_primitive"):
+        return value.to_primitive()
+    return [_primitive(v) for v in value]
+
+
+def _bdms(value: Any, instance: Any) -> Any:
+    """BDMs as Nova's BlockDeviceMappingList primitive (dicts of fields are wrapped)."""
+    if value is None or isinstance(value, dict):
+        return value
+    from nova_tx.compute.block_device import bdm_list_primitive
+
+    uuid = (instance.get("nova_object.data", instance).get("uuid")
+            if isinstance(instance, dict) else getattr(instance, "uuid", None))
+    return bdm_list_primitive([dict(b) for b in value], uuid)

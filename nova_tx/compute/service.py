@@ -10,9 +10,13 @@ import logging
 from typing import Any
 
 from oslo_config import cfg
+from twisted.application import service
+from twisted.internet import defer
 
 from nova_tx.bus.interfaces import ITransport
+from nova_tx.bus.rpc import RPCServer, Target
 from nova_tx.conductor.rpcapi import ConductorAPI, ConductorServiceRecords
+from nova_tx.context import RequestContext
 from nova_tx.servicegroup.api import Heartbeat
 from nova_tx.servicegroup.services import BusService
 
@@ -36,6 +40,10 @@ class ComputeService(BusService):
         self.resource_periodic: Any = None
         #: The instances on this host (a callable; the manager's, once it exists).
         self.host_instances: Any = list
+        #: The compute manager (``nova_tx.compute.manager``), made in prepare() once
+        #: there is a driver; its RPC server and periodic tasks start after prepare().
+        self.manager: Any = None
+        ManagerService(self).setServiceParent(self)
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -53,11 +61,90 @@ class ComputeService(BusService):
             await build_compute_node(self.conf, transport=self.transport,
                                      reactor=self.reactor,
                                      instances=lambda: self.host_instances())
+        self.manager = self._make_manager()
+        self.host_instances = self._manager_instances
         self.resource_periodic.setServiceParent(self)
+        # The node's record and provider exist once the first update is done: the
+        # restart's reconciliation (allocations among it) needs them.
+        await self.resource_periodic.first_update
+        await self.manager.init_host(RequestContext(is_admin=True))
+
+    def _make_manager(self) -> Any:
+        from nova_tx.compute.manager import ComputeManager
+        from nova_tx.conductor.instances_api import InstanceGatewayAPI
+        from nova_tx.conductor.rpcapi import ComputeTaskAPI
+        from nova_tx.conf import compute_manager as compute_manager_conf
+        from nova_tx.conf import scheduler as scheduler_conf
+        from nova_tx.conf import workarounds as workarounds_conf
+        from nova_tx.image.api import make_image_api
+        from nova_tx.network.api import make_network_api
+        from nova_tx.placement.client import make_client
+        from nova_tx.scheduler.instance_info_client import SchedulerInstanceInfoClient
+
+        for module in (compute_manager_conf, scheduler_conf, workarounds_conf):
+            module.register_opts(self.conf)
+        conf, transport, reactor = self.conf, self.transport, self.reactor
+        return ComputeManager(
+            conf, driver=self.driver, resource_tracker=self.resource_tracker,
+            conductor=InstanceGatewayAPI(transport, conf, reactor=reactor),
+            compute_task_api=ComputeTaskAPI(transport, conf, reactor=reactor),
+            scheduler_info=SchedulerInstanceInfoClient(transport, conf, reactor=reactor),
+            network_api=make_network_api(conf, reactor=reactor),
+            image_api=make_image_api(conf, reactor=reactor), placement=make_client(conf),
+            reactor=reactor)
+
+    def _manager_instances(self) -> Any:
+        """What the resource tracker counts: the instances of this host."""
+        return self.manager.conductor.instance_get_all_by_host(
+            RequestContext(is_admin=True), self.conf.host,
+            expected_attrs=["flavor", "numa_topology", "pci_requests"])
 
     def reset(self) -> None:
         super().reset()
         self.conductor_api.reset()
+
+
+class ManagerService(service.Service):
+    """The compute manager's RPC server (topic ``compute``, server ``[DEFAULT] host``,
+    its 6.x endpoint and the 5.x proxy) and periodic tasks, started after the
+    parent's ``prepare()`` made the manager; nothing when there is none."""
+
+    name = "compute-manager"
+
+    def __init__(self, compute: ComputeService):
+        self.compute = compute
+        self.rpc_server: RPCServer | None = None
+
+    def startService(self) -> None:
+        super().startService()
+        from nova_tx.compute.manager import ComputeV5Proxy
+
+        manager = self.compute.manager
+        if manager is None:
+            return
+        self.rpc_server = RPCServer(
+            self.compute.transport, Target(topic=RPC_TOPIC, server=manager.host),
+            [manager, ComputeV5Proxy(manager)], conf=self.compute.conf,
+            reactor=self.compute.reactor)
+        self.rpc_server.startService()
+        manager.periodic.startService()
+
+    def stopService(self) -> defer.Deferred:
+        super().stopService()
+        manager = self.compute.manager
+        stopping = []
+        if self.rpc_server is not None:
+            stopping.append(self.rpc_server.stopService())
+        if manager is not None:
+            stopping.append(manager.periodic.stopService())
+            stopping.extend(manager.build.in_progress.values())
+        done = defer.DeferredList(stopping)
+        if manager is not None:
+            # The ports' HTTP connections, once nothing uses them any more.
+            done.addCallback(lambda _: defer.DeferredList([
+                port.close() for port in (manager.network_api, manager.image_api)
+                if hasattr(port, "close")]))
+        return done
 
 
 def make_service(conf: cfg.ConfigOpts) -> ComputeService:

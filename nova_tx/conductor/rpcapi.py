@@ -145,3 +145,20 @@ class ComputeTaskAPI:
             del kwargs["tags"]
         return self.client.prepare(version=version).cast(
             context, "schedule_and_build_instances", **kwargs)
+
+    def build_instances(self, context: Any, instances: list[Any], image: Any,
+                        filter_properties: Any, admin_password: str | None,
+                        injected_files: Any, requested_networks: Any, security_groups: Any,
+                        block_device_mapping: Any, legacy_bdm: bool = True,
+                        request_spec: Any = None, host_lists: Any = None) -> defer.Deferred:
+        """Cast a reschedule (Nova 1.19): a compute whose build failed hands the
+        instance back with the alternates it was given (``host_lists``, one list of
+        Selection primitives per instance); the conductor tries the next one without
+        asking the scheduler again."""
+        kwargs = {"instances": instances, "image": image,
+                  "filter_properties": filter_properties, "admin_password": admin_password,
+                  "injected_files": injected_files, "requested_networks": requested_networks,
+                  "security_groups": security_groups,
+                  "block_device_mapping": block_device_mapping, "legacy_bdm": legacy_bdm,
+                  "request_spec": request_spec, "host_lists": host_lists}
+        return self.client.prepare(version="1.19").cast(context, "build_instances", **kwargs)

@@ -1,6 +1,7 @@
 """The compute manager's options: its periodic tasks, build and power behaviour
 (``[DEFAULT]``, Nova's ``nova/conf/compute.py``), the image cache (``[image_cache]``,
-Nova's ``nova/conf/imagecache.py``) and the lifecycle-event workaround.
+Nova's ``nova/conf/imagecache.py``), ``[compute] shutdown_retry_interval`` and the
+lifecycle-event workaround.
 
 Names, types, defaults and help are Nova Zed's. Interval options keep Nova's meaning:
 0 runs at the default periodic interval (60 s), a negative value disables the task,
@@ -144,6 +145,24 @@ manager_opts = [
     ),
 ]
 
+compute_group = cfg.OptGroup(
+    "compute",
+    title="Compute Manager Options",
+    help="Options for a compute host: its CPU layout and NUMA placement.",
+)
+
+compute_group_opts = [
+    cfg.IntOpt(
+        "shutdown_retry_interval",
+        default=10,
+        min=1,
+        help="Time to wait in seconds before resending an ACPI shutdown signal to "
+        "instances.\n\nThe overall time to wait is set by ``shutdown_timeout``.\n\n"
+        "Possible values:\n\n* Any integer greater than 0 in seconds\n\nRelated "
+        "options:\n\n* ``shutdown_timeout``",
+    ),
+]
+
 image_cache_group = cfg.OptGroup(
     "image_cache",
     title="Image Cache Options",
@@ -238,10 +257,12 @@ DEFAULT_OPTS = interval_opts + timeout_opts + manager_opts
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(DEFAULT_OPTS)
     register_group_opts(conf, image_cache_group, image_cache_opts)
+    register_group_opts(conf, compute_group, compute_group_opts)
     # [workarounds] may already be registered by its own module: this adds to it.
     register_group_opts(conf, workarounds_group, workarounds_opts)
 
 
 def list_opts() -> dict:
-    return {"DEFAULT": DEFAULT_OPTS, "image_cache": image_cache_opts,
+    return {"DEFAULT": DEFAULT_OPTS, "compute": compute_group_opts,
+            "image_cache": image_cache_opts,
             "workarounds": workarounds_opts}
