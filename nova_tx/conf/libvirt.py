@@ -65,6 +65,26 @@ libvirt_opts = [
         "a bare ``flag`` enables. Case-insensitive; valid with every ``cpu_mode``.",
     ),
     cfg.StrOpt(
+        "snapshot_image_format",
+        choices=("raw", "qcow2", "vmdk", "vdi"),
+        help="Determine the snapshot image format when sending to the image service. If "
+        "set, this decides what format is used when sending the snapshot to the image "
+        "service. If not set, defaults to same type as source image.",
+    ),
+    cfg.StrOpt(
+        "snapshots_directory",
+        default="$instances_path/snapshots",
+        help="Location where libvirt driver will store snapshots before uploading them "
+        "to image service",
+    ),
+    cfg.StrOpt(
+        "rescue_image_id",
+        help="The ID of the image to boot from to rescue data from a corrupted instance. "
+        "If the rescue REST API operation doesn't provide an ID of an image to use, the "
+        "image which is referenced by this ID is used. If this option is not set, the "
+        "image from the instance is used.",
+    ),
+    cfg.StrOpt(
         "rng_dev_path",
         default="/dev/urandom",
         help="The path to an RNG (Random Number Generator) device that will be used as "

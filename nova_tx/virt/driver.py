@@ -134,6 +134,30 @@ class IComputeDriver(Interface):
         """The host's ``uptime`` line (a Deferred of str)."""
 
 
+class ISnapshotDriver(Interface):
+    """A driver that can snapshot a guest's root disk into an image (optional: the
+    compute manager asks ``ISnapshotDriver.providedBy(driver)``; Nova's drivers raise
+    NotImplementedError instead)."""
+
+    def snapshot(context: Any, instance: Any, image_id: str,  # noqa: N805
+                 update_task_state: Any) -> Any:
+        """Upload the guest's root disk as the data of the (queued) image ``image_id``
+        (a Deferred). ``update_task_state(task_state, expected_state=None)`` is called
+        with ``image_pending_upload`` then ``image_uploading``; it may return a Deferred."""
+
+
+class IRescueDriver(Interface):
+    """A driver that can boot a guest from a rescue image with its own disk attached
+    second (optional, like ``ISnapshotDriver``)."""
+
+    def rescue(context: Any, instance: Any, network_info: Any, image_meta: Any,  # noqa: N805
+               rescue_password: str | None, block_device_info: Any = None) -> Any:
+        """Boot the guest from ``image_meta``'s image, its root disk as the second disk."""
+
+    def unrescue(context: Any, instance: Any) -> Any:  # noqa: N805
+        """Boot the guest from its own disk again and drop the rescue disk."""
+
+
 class IComputeDriverFactory(IPlugin):
     """A plugin that builds a driver: ``name`` as ``[DEFAULT] compute_driver`` says."""
 

@@ -94,6 +94,22 @@ class InstancePowerFailure(exception.NovaException):
     msg_fmt = "Failed to %(action)s instance %(instance_uuid)s: %(reason)s"
 
 
+class SnapshotFailure(exception.NovaException):
+    msg_fmt = "Failed to snapshot instance %(instance_uuid)s: %(reason)s"
+
+
+class InstanceRescueFailure(exception.NovaException):
+    """Nova's ``InstanceRescueFailure`` / ``InstanceUnRescueFailure``."""
+
+    msg_fmt = "Failed to move instance %(instance_uuid)s to rescue mode: %(reason)s"
+
+
+class InstanceUnRescueFailure(exception.NovaException):
+    msg_fmt = "Failed to unrescue instance %(instance_uuid)s: %(reason)s"
+
+
+
+
 def _properties(image_meta: Any) -> dict[str, Any]:
     if image_meta is None:
         return {}
@@ -108,7 +124,8 @@ def _image_id(instance: Any, image_meta: Any) -> str | None:
     return getattr(image_meta, "id", None) or instance.image_ref
 
 
-@implementer(virt_driver.IComputeDriver)
+@implementer(virt_driver.IComputeDriver, virt_driver.ISnapshotDriver,
+             virt_driver.IRescueDriver)
 class LibvirtDriver:
     """One libvirt host (one node, its hostname)."""
 
@@ -668,6 +685,27 @@ class LibvirtDriver:
             await self._domain_call(instance, "createWithFlags", 0)
             await self._wait_for_state(instance.uuid, {states.RUNNING})
         return defer.Deferred.fromCoroutine(run())
+
+    # -- snapshot and rescue ----------------------------------------------------------
+
+    def snapshot(self, context: Any, instance: Any, image_id: str,
+                 update_task_state: Any) -> defer.Deferred:
+        from nova_tx.virt.libvirt import snapshot
+
+        return defer.Deferred.fromCoroutine(
+            snapshot.snapshot(self, context, instance, image_id, update_task_state))
+
+    def rescue(self, context: Any, instance: Any, network_info: Any, image_meta: Any,
+               rescue_password: str | None, block_device_info: Any = None) -> defer.Deferred:
+        from nova_tx.virt.libvirt import rescue
+
+        return defer.Deferred.fromCoroutine(
+            rescue.rescue(self, context, instance, network_info, image_meta))
+
+    def unrescue(self, context: Any, instance: Any) -> defer.Deferred:
+        from nova_tx.virt.libvirt import rescue
+
+        return defer.Deferred.fromCoroutine(rescue.unrescue(self, instance))
 
     def get_console_output(self, context: Any, instance: Any) -> defer.Deferred:
         path = self.image_backend.console_log(instance.uuid)

@@ -119,10 +119,11 @@ class Qcow2Backend:
         return os.path.join(self.instance_dir(instance_uuid), "console.log")
 
     async def create_root_disk(self, instance_uuid: str, image_id: str, root_gb: int,
-                               fetch: Fetcher | None = None) -> str:
+                               fetch: Fetcher | None = None, name: str = "disk") -> str:
         """The overlay disk of a new guest, ``root_gb`` GiB (or the image's size if
         larger, or when ``root_gb`` is 0); a flavor disk smaller than the image is
-        ``FlavorDiskSmallerThanImage``-like ``ImageUnacceptable``."""
+        ``FlavorDiskSmallerThanImage``-like ``ImageUnacceptable``. ``name`` is the file
+        in the instance directory (``disk.rescue`` for a rescue disk)."""
         base = await self.cache.ensure(image_id, fetch)
         info = await image_info(base, self._reactor)
         fmt = info.get("format")
@@ -137,7 +138,7 @@ class Qcow2Backend:
                 reason=f"its virtual size ({virtual} bytes) is larger than the flavor's "
                 f"root disk ({root_gb} GiB)")
         os.makedirs(self.instance_dir(instance_uuid), exist_ok=True)
-        disk = self.disk_path(instance_uuid)
+        disk = os.path.join(self.instance_dir(instance_uuid), name)
         await qemu_img("create", "-f", "qcow2", "-b", base, "-F", fmt, disk, str(size),
                        reactor=self._reactor)
         return disk

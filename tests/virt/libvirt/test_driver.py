@@ -39,6 +39,18 @@ class FakeImageAPI:
 
     def __init__(self):
         self.downloads: list[str] = []
+        self.updates: list[tuple[str, dict]] = []
+        self.uploads: list[tuple[str, dict]] = []
+
+    async def update(self, context: Any, image_id: str, changes: dict[str, Any],
+                     remove: list[str] | None = None) -> dict[str, Any]:
+        self.updates.append((image_id, dict(changes)))
+        return {"id": image_id, **changes}
+
+    async def upload(self, context: Any, image_id: str, data: Any) -> dict[str, Any]:
+        # What Glance would store: the file as it is when uploaded.
+        self.uploads.append((image_id, await imagebackend.image_info(data)))
+        return {"id": image_id, "status": "active"}
 
     async def download_to(self, context: Any, image_id: str, path: str) -> int:
         self.downloads.append(image_id)
@@ -493,3 +505,103 @@ class CPUModelTest(DriverCase):
         e = await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
         self.assertIn("NoSuchCPU", str(e))
         self.assertFalse(driver.host.connected)
+
+
+class SnapshotTest(DriverCase):
+    async def snapshot(self, driver: LibvirtDriver, instance: Instance) -> list:
+        states_seen: list = []
+
+        def update_task_state(task_state: str, expected_state: str | None = None) -> Any:
+            states_seen.append((task_state, expected_state))
+            return defer.succeed(None)
+        await driver.snapshot(None, instance, "snap-1", update_task_state)
+        return states_seen
+
+    async def test_running_guest_flattened_into_a_qcow2_image(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        seen = await self.snapshot(driver, instance)
+        self.assertEqual(seen, [(states.IMAGE_PENDING_UPLOAD, None),
+                                (states.IMAGE_UPLOADING, states.IMAGE_PENDING_UPLOAD)])
+        self.assertEqual(driver.image_api.updates,
+                         [("snap-1", {"disk_format": "qcow2", "container_format": "bare"})])
+        [(image_id, info)] = driver.image_api.uploads
+        self.assertEqual((image_id, info["format"], info["virtual-size"]),
+                         ("snap-1", "qcow2", 1024 ** 3))
+        self.assertNotIn("backing-filename", info)
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertEqual(os.listdir(driver.conf.libvirt.snapshots_directory), [])
+
+    async def test_paused_guest_stays_paused_and_raw_format(self):
+        driver = await self.start_driver(libvirt__snapshot_image_format="raw")
+        instance = await self.spawn(driver)
+        await driver.pause(instance)
+        await self.snapshot(driver, instance)
+        self.assertEqual(driver.image_api.uploads[0][1]["format"], "raw")
+        self.assertEqual(await self.state(driver, instance), states.POWER_PAUSED)
+
+    async def test_stopped_guest_stays_stopped(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver, power_on=False)
+        await self.snapshot(driver, instance)
+        self.assertEqual(len(driver.image_api.uploads), 1)
+        self.assertEqual(await self.state(driver, instance), states.SHUTDOWN)
+
+    async def test_without_an_image_service(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        driver.image_api = None
+        await self.assertFailure(driver.snapshot(None, instance, "snap-1", lambda **kw: None),
+                                 libvirt_driver.SnapshotFailure)
+
+
+class RescueTest(DriverCase):
+    async def disks(self, driver: LibvirtDriver, instance: Instance) -> list[tuple[str, str]]:
+        import xml.etree.ElementTree as ET
+
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        return [(d.find("target").get("dev"), os.path.basename(d.find("source").get("file")))
+                for d in ET.fromstring(xml).findall("devices/disk")]
+
+    async def test_rescue_and_unrescue(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        rescue_image = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+        await driver.rescue(None, instance, None, {"id": rescue_image, "properties": {}}, "pw")
+        self.assertEqual(await self.disks(driver, instance),
+                         [("vda", "disk.rescue"), ("vdb", "disk")])
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertEqual(driver.image_api.downloads, [IMAGE, rescue_image])
+        directory = os.path.join(self.instances_path, instance.uuid)
+        self.assertTrue(os.path.exists(os.path.join(directory, "unrescue.xml")))
+        await driver.unrescue(None, instance)
+        self.assertEqual(await self.disks(driver, instance), [("vda", "disk")])
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertEqual(sorted(os.listdir(directory)), ["disk"])
+
+    async def test_rescue_image_defaults_to_the_instances(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await driver.rescue(None, instance, None, None, None)
+        self.assertEqual(await self.disks(driver, instance),
+                         [("vda", "disk.rescue"), ("vdb", "disk")])
+        self.assertEqual(driver.image_api.downloads, [IMAGE])
+
+    async def test_failed_rescue_leaves_the_guest_as_it_was(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        driver.image_api = None
+        await self.assertFailure(
+            driver.rescue(None, instance, None, {"id": "not-cached"}, None),
+            imagebackend.ImageUnacceptable)
+        self.assertEqual(await self.disks(driver, instance), [("vda", "disk")])
+        self.assertEqual(await self.state(driver, instance), states.RUNNING)
+        self.assertFalse(os.path.exists(
+            os.path.join(self.instances_path, instance.uuid, "unrescue.xml")))
+
+    async def test_unrescue_of_a_guest_not_rescued(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        await self.assertFailure(driver.unrescue(None, instance),
+                                 libvirt_driver.InstanceUnRescueFailure)
