@@ -261,12 +261,13 @@ def _cpu(domain: ET.Element, req: GuestRequest) -> None:
         _sub(cpu, "feature", policy=policy, name=flag.lstrip("+-"))
     if req.numa is None:
         return
-    huge = dict(_huge_cells(req))
+    # As Nova: once any cell is backed by huge pages, every cell's memory is shared
+    # (vhost-user ports need the guest's memory mapped shared).
+    shared = "shared" if _huge_cells(req) else None
     numa = _sub(cpu, "numa")
     for index, cell in enumerate(req.numa.cells):
         _sub(numa, "cell", id=index, cpus=format_cpu_spec(cell.total_cpus),
-             memory=cell.memory * 1024, unit="KiB",
-             memAccess="shared" if index in huge else None)
+             memory=cell.memory * 1024, unit="KiB", memAccess=shared)
 
 
 def _disks(devices: ET.Element, req: GuestRequest) -> None:
