@@ -102,6 +102,11 @@ class Usage:
     #: The claim count when it was taken: a claim newer than an update's instance
     #: list survives that update.
     sequence: int = 0
+    # What the node's ``stats`` count (Nova's ``compute.stats.Stats``).
+    vm_state: str | None = None
+    task_state: str | None = None
+    os_type: str | None = None
+    project_id: str | None = None
 
     @classmethod
     def of(cls, instance: Any, nodename: str,
@@ -111,7 +116,30 @@ class Usage:
         return cls(instance.uuid, nodename, _size(instance, "vcpus"),
                    _size(instance, "memory_mb"),
                    _size(instance, "root_gb") + _size(instance, "ephemeral_gb")
-                   + math.ceil(swap_mb / 1024), numa_topology, sequence)
+                   + math.ceil(swap_mb / 1024), numa_topology, sequence,
+                   getattr(instance, "vm_state", None), getattr(instance, "task_state", None),
+                   getattr(instance, "os_type", None), getattr(instance, "project_id", None))
+
+
+#: Task states that load the host's disks and network (Nova's ``Stats.io_workload``).
+_IO_TASK_STATES = frozenset({
+    states.RESIZE_MIGRATING, states.REBUILDING, states.RESIZE_PREP, states.IMAGE_SNAPSHOT,
+    states.IMAGE_BACKUP, states.RESCUING, states.UNSHELVING})
+
+
+def node_stats(usages: Iterable[Usage], failed_builds: int = 0) -> dict[str, Any]:
+    """The ``stats`` column (Nova's ``compute.stats.Stats``): the scheduler reads
+    ``num_instances``, ``io_workload`` and ``failed_builds`` of it."""
+    stats: dict[str, Any] = {"num_instances": 0, "io_workload": 0,
+                             "failed_builds": failed_builds}
+    for usage in usages:
+        stats["num_instances"] += 1
+        for key in (f"num_vm_{usage.vm_state}", f"num_task_{usage.task_state}",
+                    f"num_os_type_{usage.os_type}", f"num_proj_{usage.project_id}"):
+            stats[key] = stats.get(key, 0) + 1
+        if usage.vm_state == states.BUILDING or usage.task_state in _IO_TASK_STATES:
+            stats["io_workload"] += 1
+    return {key: str(value) for key, value in stats.items()}
 
 
 @dataclasses.dataclass
@@ -154,6 +182,9 @@ class ResourceTracker:
         self.topologies: dict[str, obj.NUMATopology | None] = {}
         #: instance uuid -> its usage.
         self.tracked: dict[str, Usage] = {}
+        #: nodename -> consecutive failed builds (``stats.failed_builds``, read by the
+        #: scheduler's BuildFailureWeigher); the manager reports each build's outcome.
+        self.failed_builds: dict[str, int] = {}
         self._sequence = 0
 
     @property
@@ -223,6 +254,16 @@ class ResourceTracker:
                 LOG.warning("Releasing the NUMA usage of instance %s failed: %s",
                             instance.uuid, exception.one_line(e))
         await self._save_node(context, usage.nodename)
+
+    async def build_failed(self, context: Any, nodename: str) -> None:
+        """A build failed on ``nodename`` (Nova's ``build_failed``)."""
+        self.failed_builds[nodename] = self.failed_builds.get(nodename, 0) + 1
+        await self._save_node(context, nodename)
+
+    async def build_succeeded(self, context: Any, nodename: str) -> None:
+        """A build succeeded: the count of failures starts again."""
+        if self.failed_builds.pop(nodename, 0):
+            await self._save_node(context, nodename)
 
     # -- the periodic update ---------------------------------------------------------
 
@@ -360,7 +401,8 @@ class ResourceTracker:
                                           conf.initial_ram_allocation_ratio),
             "disk_allocation_ratio": ratio("DISK_GB", conf.disk_allocation_ratio,
                                            conf.initial_disk_allocation_ratio),
-            "stats": json.dumps({"num_instances": len(usages)}),
+            "stats": json.dumps(node_stats(usages, self.failed_builds.get(nodename, 0)),
+                                sort_keys=True),
         }
 
     async def _save_node(self, context: Any, nodename: str,

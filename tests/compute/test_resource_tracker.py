@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import logging
 import uuid as uuidlib
 
 from twisted.internet import defer, reactor, task
@@ -202,6 +203,32 @@ class LegacyLayoutTest(TrackerTestCase):
         self.assertIn("CUSTOM_GOLD", await self.traits())
         await self.update()     # and again, as every periodic update does
         self.assertIn("CUSTOM_LICENSE", await self.inventories())
+
+
+class StatsTest(TrackerTestCase):
+    async def test_stats_the_scheduler_reads(self):
+        building = instance(flavor(), vm_state="building", project_id="p1")
+        snapshot = instance(flavor(), vm_state="active", task_state="image_snapshot",
+                            project_id="p1", os_type="linux")
+        idle = instance(flavor(), vm_state="active", project_id="p2", os_type="linux")
+        self.instances = [building, snapshot, idle]
+        record = await self.update()
+        stats = json.loads(record["stats"])
+        self.assertEqual({"num_instances": "3", "io_workload": "2", "failed_builds": "0",
+                          "num_vm_building": "1", "num_vm_active": "2",
+                          "num_task_None": "2", "num_task_image_snapshot": "1",
+                          "num_os_type_None": "1", "num_os_type_linux": "2",
+                          "num_proj_p1": "2", "num_proj_p2": "1"}, stats)
+        node = host_state.ComputeNodeRecord.from_primitive(record)
+        self.assertEqual("3", node.stats["num_instances"])
+
+        await self.tracker.build_failed(None, "host1")
+        await self.tracker.build_failed(None, "host1")
+        self.assertEqual("2", json.loads(self.record()["stats"])["failed_builds"])
+        await self.update()
+        self.assertEqual("2", json.loads(self.record()["stats"])["failed_builds"])
+        await self.tracker.build_succeeded(None, "host1")
+        self.assertEqual("0", json.loads(self.record()["stats"])["failed_builds"])
 
 
 class DedicatedAndSharedTest(TrackerTestCase):
@@ -403,7 +430,10 @@ class PeriodicTaskTest(TrackerTestCase):
         await task.deferLater(reactor, 0, lambda: None)
         self.assertEqual([0], calls)
         self.assertEqual(1, len(self.nodes.records))
-        clock.advance(30)               # its instances cannot be listed: logged
+        with self.assertLogs(rt.LOG, logging.ERROR) as logs:
+            clock.advance(30)           # its instances cannot be listed: logged
+        self.assertIn("Error updating resources for node(s) of host1: conductor "
+                      "unreachable", logs.output[0])
         await periodic._current
         await task.deferLater(reactor, 0, lambda: None)
         clock.advance(30)
