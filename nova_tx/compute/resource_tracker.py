@@ -326,11 +326,14 @@ class ResourceTracker:
         if nodename not in self.compute_nodes:
             await self._load_or_create_node(context, nodename)
         record = self.compute_nodes[nodename]
+        # The record first, as Nova's tracker does: the scheduler sees the healed usage
+        # even when placement cannot be reached; then placement, and the record again
+        # for the allocation ratios placement has.
+        await self._save_node(context, nodename)
         await self.reporter.sync(record["uuid"], nodename,
                                  lambda tree: self._update_provider_tree(tree, nodename,
                                                                          record["uuid"]))
-        inventory = self.provider_tree.data(record["uuid"]).inventory
-        await self._save_node(context, nodename, inventory=inventory)
+        await self._save_node(context, nodename)
 
     def _update_provider_tree(self, tree: ProviderTree, nodename: str, uuid: str) -> None:
         self.driver.update_provider_tree(tree, nodename)

@@ -20,7 +20,7 @@ from nova_tx.objects import numa as obj
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance
 from nova_tx.placement.api.app import PlacementAPI
-from nova_tx.placement.client import LocalPlacementClient
+from nova_tx.placement.client import LocalPlacementClient, PlacementClientResponse
 from nova_tx.scheduler import host_state, kernel
 from nova_tx.virt import constraints, fake
 from tests.compute.helpers import make_conf
@@ -188,6 +188,21 @@ class LegacyLayoutTest(TrackerTestCase):
         await self.update()
         self.assertEqual(2.0, (await self.inventories())["VCPU"]["allocation_ratio"])
         self.assertIn("COMPUTE_STATUS_DISABLED", await self.traits())
+
+    async def test_record_is_written_when_placement_fails(self):
+        await self.update()
+        self.instances = [instance(flavor(vcpus=3), vm_state="active")]
+        broken = LocalPlacementClient(self.api)
+
+        def unavailable(method, url, data, version, request_id):
+            return defer.succeed(PlacementClientResponse(503, {}, b"down"))
+
+        broken.request = unavailable
+        self.tracker.reporter.client = broken
+        self.tracker.reporter.tree.remove(self.record()["uuid"])   # read it again
+        with self.assertRaises(exception.PlacementAPIError):
+            await self.tracker.update_available_resource(None, self.instances)
+        self.assertEqual((3, 1), (self.record()["vcpus_used"], self.record()["running_vms"]))
 
     async def test_provider_config_inventory_and_trait(self):
         self.configs["$COMPUTE_NODE"] = {
