@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import heapq
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from twisted.internet import defer
 
 from nova_tx import exception, log
 from nova_tx.compute import states
@@ -35,7 +35,7 @@ from nova_tx.db.api import (
 )
 from nova_tx.db.api import models as api_models
 from nova_tx.db.cells import CellEngines
-from nova_tx.db.main import instance_actions, instances
+from nova_tx.db.main import block_device_mappings, instance_actions, instances
 from nova_tx.db.main import models as cell_models
 from nova_tx.db.types import utcnow
 from nova_tx.objects.cell_mapping import BaseUrls, CellMapping
@@ -503,18 +503,21 @@ class ServersAPI:
         outcome = await self.api_db.do(self._begin_delete, context, instance.uuid, soft)
         if outcome is None:
             return
-        where, deleting = outcome
+        where, deleting, bdms = outcome
         if where == "compute":
             if soft:
                 cast = getattr(self.compute_rpcapi, "soft_delete_instance", None)
                 args: tuple = (context, deleting)
             else:
                 cast = getattr(self.compute_rpcapi, "terminate_instance", None)
-                args = (context, deleting, [])
+                args = (context, deleting, bdms)
             if cast is not None:
+                # A cast: the compute service answers nothing, the API does not wait.
                 result = cast(*args)
-                if inspect.isawaitable(result):
-                    await result
+                if isinstance(result, defer.Deferred):
+                    result.addErrback(lambda f: LOG.error(
+                        "The delete of %s could not be sent to its compute host: %s",
+                        instance.uuid, f.getErrorMessage()))
             return
         # Deleted here: the notifications around it come from the API, as Nova's.
         self._notify_delete(context, deleting, "start")
@@ -559,11 +562,11 @@ class ServersAPI:
             self.notifier.notify_about_instance_delete(context, instance, phase)
 
     def _begin_delete(self, api_conn: sa.Connection, context, instance_uuid: str,
-                      soft: bool = False) -> tuple[str, Instance] | None:
+                      soft: bool = False) -> tuple[str, Instance, list] | None:
         """The database work of a delete up to where it goes on: ("local", the
-        instance in task state ``deleting``) to delete it here, ("compute", it) to hand
-        it to its compute service, None when nothing is left to do. ``soft``: task
-        state ``soft-deleting``."""
+        instance in task state ``deleting``, []) to delete it here, ("compute", it,
+        its block device mappings) to hand it to its compute service, None when
+        nothing is left to do. ``soft``: task state ``soft-deleting``."""
         try:
             build_requests.destroy(api_conn, instance_uuid)
         except exception.BuildRequestNotFound:
@@ -588,7 +591,12 @@ class ServersAPI:
                      instance_uuid)
             return None
         self._in_cell(cell, self._record_action, context, instance, "delete")
-        return ("local" if local else "compute"), deleting
+        if local:
+            return "local", deleting, []
+        # The compute service detaches the volumes of the disks it is given.
+        bdms = self._in_cell(cell, block_device_mappings.get_by_instance_uuid,
+                             instance_uuid)
+        return "compute", deleting, bdms
 
     def _local_delete(self, api_conn: sa.Connection, instance_uuid: str,
                       ports_released: bool) -> Instance:

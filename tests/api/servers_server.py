@@ -67,6 +67,20 @@ class FakeNetwork:
         self.released.append((instance_uuid, network_info))
 
 
+class FakeCompute:
+    """The compute RPC API as a delete uses it: records the casts."""
+
+    def __init__(self):
+        self.casts: list[tuple[str, str, str | None]] = []
+
+    def terminate_instance(self, context, instance, bdms):
+        self.casts.append(("terminate_instance", instance.uuid, instance.task_state))
+        self.bdms = bdms
+
+    def soft_delete_instance(self, context, instance):
+        self.casts.append(("soft_delete_instance", instance.uuid, instance.task_state))
+
+
 class FakePlacement:
     """The placement client as a local delete uses it: records the deletes and
     answers ``status`` (204 by default)."""
@@ -133,6 +147,8 @@ class ServersServer(ResourceServer):
         self.components["network_api"] = self.network
         self.placement = FakePlacement()
         self.components["placement_client"] = self.placement
+        self.compute = FakeCompute()
+        self.components["compute_rpcapi"] = self.compute
         testcase.addCleanup(self._dispose)
 
     def _dispose(self) -> None:

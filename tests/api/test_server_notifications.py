@@ -225,3 +225,37 @@ class InstanceDeleteNotificationTest(unittest.TestCase):
         request = api.add_build_request()
         await self.delete(api, request.uuid)
         self.assertEqual([], api.notifications())
+
+
+class DeleteCastTest(unittest.TestCase):
+    """The real compute RPC API over the in-memory bus: the delete of a server on a
+    live host is Nova's ``terminate_instance`` cast to ``compute.<host>``."""
+
+    async def test_terminate_instance_cast(self):
+        import json
+
+        from nova_tx.bus.interfaces import Binding
+        from nova_tx.compute.rpcapi import ComputeAPI
+        from tests.bus import Collector
+
+        api = ServersServer(self)
+        api.add_service("up")
+        server = api.add_instance(host="up")
+        api.add_volume(server.uuid, "vol-1")
+        casts = Collector()
+        exchange = api.conf.control_exchange
+        api.transport.declare_queue("compute.up", [Binding(exchange, "compute.up")])
+        api.transport.consume("compute.up", casts)
+        api.components["compute_rpcapi"] = ComputeAPI(api.transport, api.conf)
+        await self.delete(api, server.uuid)
+        [message] = [json.loads(m["oslo.message"]) for m in casts.decoded()]
+        self.assertEqual("terminate_instance", message["method"])
+        instance = message["args"]["instance"]["nova_object.data"]
+        self.assertEqual((server.uuid, "deleting"), (instance["uuid"],
+                                                     instance["task_state"]))
+        [bdm] = message["args"]["bdms"]["nova_object.data"]["objects"]
+        self.assertEqual("vol-1", bdm["nova_object.data"]["volume_id"])
+
+    async def delete(self, api, uuid):
+        reply = await api.request("DELETE", f"/v2.1/servers/{uuid}", token=DEMO)
+        self.assertEqual(204, reply.code, reply.raw)

@@ -496,11 +496,16 @@ class ServersUpdateDeleteTest(unittest.TestCase):
         self.api.add_service("up")
         self.api.add_service("down", seen=T0)
         live = self.api.add_instance(host="up")
+        self.api.add_volume(live.uuid, "vol-1", delete_on_termination=True)
         orphan = self.api.add_instance(host="down")
         self.assertEqual(204, (await self.delete(live.uuid)).code)
         self.assertEqual(204, (await self.delete(orphan.uuid)).code)
         stored = self.api.get_instance(live.uuid)
         self.assertEqual((False, states.DELETING), (stored.deleted, stored.task_state))
+        self.assertEqual([("terminate_instance", live.uuid, states.DELETING)],
+                         self.api.compute.casts)
+        self.assertEqual([("vol-1", True)], [(b["volume_id"], b["delete_on_termination"])
+                                             for b in self.api.compute.bdms])
         self.assertTrue(self.api.get_instance(orphan.uuid, read_deleted="yes").deleted)
 
     async def test_locked_server_is_deleted_only_by_admins(self):

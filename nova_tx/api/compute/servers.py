@@ -28,7 +28,7 @@ from nova_tx import exception, policy
 from nova_tx.api import validation
 from nova_tx.api.compute import pagination, wsgi
 from nova_tx.api.compute._components import cell_engines, quota_engine
-from nova_tx.api.compute._operator import placement_client
+from nova_tx.api.compute._operator import compute_rpcapi, placement_client
 from nova_tx.api.compute.schemas import servers as schema
 from nova_tx.api.compute.server_views import ViewBuilder
 from nova_tx.compute import states
@@ -58,13 +58,15 @@ def servers_api(req) -> ServersAPI:
                                 legacy=components.get("notifier"))
     return ServersAPI(components["api_db"], cell_engines(req), req.conf,
                       quota=quota_engine(req),
-                      compute_rpcapi=components.get("compute_rpcapi"), notifier=notifier,
+                      compute_rpcapi=_OnFirstUse(lambda: compute_rpcapi(req)),
+                      notifier=notifier,
                       network=_OnFirstUse(lambda: _network_api(req)),
                       placement=_OnFirstUse(lambda: placement_client(req)))
 
 
 class _OnFirstUse:
-    """A client made when a delete first needs it, so reading servers makes none."""
+    """A client made when a delete first needs it, so reading servers makes none (and
+    opens no bus connection)."""
 
     def __init__(self, make):
         self._make = make
