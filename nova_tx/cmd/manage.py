@@ -39,9 +39,9 @@ from nova_tx.cmd.numa import NumaCommands
 from nova_tx.cmd.placement import PlacementCommands
 from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
-from nova_tx.db import migration
+from nova_tx.db import host_discovery, migration
 from nova_tx.db.api import cell_mappings, host_mappings, instance_mappings
-from nova_tx.db.main import compute_nodes, instances, services
+from nova_tx.db.main import compute_nodes, instances
 from nova_tx.objects.cell_mapping import (
     CellMapping,
     CellUrlTemplateError,
@@ -790,32 +790,8 @@ class CellV2Commands(_Command):
                           by_service: bool) -> list[str]:
         with self._dbs.cell(cell).begin() as cconn:
             with self._dbs.api().begin() as conn:
-                mapped = host_mappings.get_hosts(conn)
-                added: list[str] = []
-                node_ids: list[int] = []
-                if by_service:
-                    for host in services.get_compute_hosts(cconn):
-                        if host in mapped:
-                            continue
-                        status(f"Creating host mapping for service {host}")
-                        host_mappings.create(conn, host, cell)
-                        mapped.add(host)
-                        added.append(host)
-                else:
-                    for node in compute_nodes.get_unmapped(cconn):
-                        status(f"Checking host mapping for compute host '{node.host}': {node.uuid}")
-                        if node.host in added:
-                            node_ids.append(node.id)
-                            continue
-                        if node.host in mapped:
-                            continue
-                        status(f"Creating host mapping for compute host '{node.host}': {node.uuid}")
-                        host_mappings.create(conn, node.host, cell)
-                        mapped.add(node.host)
-                        added.append(node.host)
-                        node_ids.append(node.id)
-            compute_nodes.set_mapped(cconn, 1, ids=node_ids)
-        return added
+                return host_discovery.discover_in_cell(conn, cconn, cell,
+                                                       by_service=by_service, status=status)
 
     @args("--cell_uuid", "--cell-uuid", metavar="<cell_uuid>", dest="cell_uuid",
           help="The UUID of the cell to list hosts for")
