@@ -28,6 +28,20 @@ from nova_tx.virt.cpuset import format_cpu_spec
 __all__ = ["DiskConfig", "GuestRequest", "build_domain", "domain_xml", "read_pins"]
 
 _WATCHDOG_ACTIONS = ("poweroff", "reset", "pause", "none")
+_VIOMMU_MODELS = ("intel", "smmuv3", "virtio", "auto")
+X86_ARCHES = ("x86_64", "i686")
+#: libvirt 8.3.0, the first with the virtio vIOMMU model (Nova's MIN_LIBVIRT_VIOMMU_VIRTIO_MODEL).
+MIN_LIBVIRT_VIOMMU_VIRTIO = 8003000
+
+
+class InvalidVIOMMUMachineType(exception.Invalid):
+    msg_fmt = ("vIOMMU is not supported by Current machine type %(mtype)s "
+               "(Architecture: %(arch)s).")
+
+
+class InvalidVIOMMUArchitecture(exception.Invalid):
+    msg_fmt = ("vIOMMU required either x86 or AArch64 architecture, but given "
+               "architecture %(arch)s.")
 _DISK_QUOTAS = ("read_bytes_sec", "write_bytes_sec", "total_bytes_sec",
                 "read_iops_sec", "write_iops_sec", "total_iops_sec")
 _VIF_QUOTAS = ("average", "peak", "burst")
@@ -77,6 +91,8 @@ class GuestRequest:
     vnc_listen: str | None = None
     spice_listen: str | None = None
     rng_dev_path: str | None = "/dev/urandom"
+    #: libvirt's version as one number (9000000 is 9.0.0): features depend on it.
+    libvirt_version: int = 0
 
     @property
     def numa_flavor(self) -> obj.Flavor:
@@ -239,6 +255,8 @@ def _features(domain: ET.Element, req: GuestRequest) -> None:
         _sub(features, "pmu", state="on" if _bool(pmu, "hw:pmu", False) else "off")
     if req.image_props.get("hw_firmware_type") == "uefi" and _secure_boot(req):
         _sub(features, "smm", state="on")
+    if viommu_model(req):
+        _sub(features, "ioapic", driver="qemu")
 
 
 def _cpu(domain: ET.Element, req: GuestRequest) -> None:
@@ -353,6 +371,41 @@ def _watchdog(devices: ET.Element, req: GuestRequest) -> None:
     _sub(devices, "watchdog", model="i6300esb", action=action)
 
 
+def viommu_model(req: GuestRequest) -> str | None:
+    """The vIOMMU model of spec/E §5.1 (flavor over image; ``auto`` resolved), or None;
+    raises when the architecture or machine type cannot have one."""
+    model = req.extra_specs.get("hw:viommu_model") or req.image_props.get("hw_viommu_model")
+    if not model:
+        return None
+    if model not in _VIOMMU_MODELS:
+        raise exception.Invalid(f"Invalid hw:viommu_model '{model}': one of "
+                                f"{', '.join(_VIOMMU_MODELS)}")
+    arch, machine = req.arch or "", req.machine_type or ""
+    if arch in X86_ARCHES:
+        if "q35" not in machine:
+            raise InvalidVIOMMUMachineType(mtype=machine or "default", arch=arch)
+    elif arch == "aarch64":
+        if "virt" not in machine:
+            raise InvalidVIOMMUMachineType(mtype=machine or "default", arch=arch)
+    else:
+        raise InvalidVIOMMUArchitecture(arch=arch or "unknown")
+    if model == "auto":
+        if req.libvirt_version >= MIN_LIBVIRT_VIOMMU_VIRTIO:
+            return "virtio"
+        return "intel" if arch in X86_ARCHES else "smmuv3"
+    return model
+
+
+def _viommu(devices: ET.Element, req: GuestRequest, model: str | None) -> None:
+    if model is None:
+        return
+    iommu = _sub(devices, "iommu", model=model)
+    if model == "intel":
+        # libvirt refuses driver attributes on the virtio and smmuv3 models.
+        _sub(iommu, "driver", intremap="on", caching_mode="on", iotlb="on", aw_bits=48,
+             eim="on" if "q35" in (req.machine_type or "") else "off")
+
+
 def _rng(devices: ET.Element, req: GuestRequest) -> None:
     if not _bool(req.extra_specs.get("hw_rng:allowed"), "hw_rng:allowed", True):
         return
@@ -404,6 +457,7 @@ def build_domain(req: GuestRequest) -> ET.Element:
     _watchdog(devices, req)
     _sub(_sub(devices, "memballoon", model="virtio"), "stats", period=10)
     _rng(devices, req)
+    _viommu(devices, req, viommu_model(req))
     return domain
 
 

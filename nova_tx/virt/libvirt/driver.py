@@ -74,7 +74,8 @@ FEATURE_TRAITS = frozenset({
 })
 HYPERTHREADING = "HW_CPU_HYPERTHREADING"
 MANAGED_TRAITS = (frozenset(CAPABILITY_TRAITS.values()) | FEATURE_TRAITS | {HYPERTHREADING}
-                  | frozenset(cpu_models.CPU_TRAITS_MAPPING.values()))
+                  | frozenset(cpu_models.CPU_TRAITS_MAPPING.values())
+                  | {f"COMPUTE_VIOMMU_MODEL_{m}" for m in ("INTEL", "SMMUV3", "VIRTIO", "AUTO")})
 
 
 def power_state(libvirt_state: int) -> int:
@@ -171,6 +172,7 @@ class LibvirtDriver:
         self._hostname: str | None = None
         self._memory_mb = 0
         self._disk_total_gb = 0
+        self._libvirt_version = 0
         self._shared: set[int] = set()
         self._model_features: dict[str, set[str]] = {}
         self._cpu_traits: set[str] = set()
@@ -191,8 +193,8 @@ class LibvirtDriver:
                 online, self.conf.compute.cpu_shared_set, self.conf.compute.cpu_dedicated_set,
                 self.conf.vcpu_pin_set, self.conf.reserved_host_cpus)
             self.numa_topology = self.host.numa_topology(self.conf)
-            self._hostname, self._memory_mb = await self.host.call(
-                lambda conn: (conn.getHostname(), conn.getInfo()[1]))
+            self._hostname, self._memory_mb, self._libvirt_version = await self.host.call(
+                lambda conn: (conn.getHostname(), conn.getInfo()[1], conn.getLibVersion()))
             self.pci_devices = await self.host.pci_devices()
             self._cpu_traits = await self._read_cpu_traits()
             os.makedirs(self.conf.instances_path, exist_ok=True)
@@ -354,7 +356,21 @@ class LibvirtDriver:
         traits |= self._cpu_traits
         if self.host.capabilities.has_smt:
             traits.add(HYPERTHREADING)
+        traits |= self._viommu_traits()
         return traits
+
+    def _viommu_traits(self) -> set[str]:
+        """The vIOMMU models guests of this host can have (spec/E §5.1)."""
+        arch = self.host.capabilities.arch
+        if arch in designer.X86_ARCHES:
+            models = {"INTEL", "AUTO"}
+        elif arch == "aarch64":
+            models = {"SMMUV3", "AUTO"}
+        else:
+            return set()
+        if self._libvirt_version >= designer.MIN_LIBVIRT_VIOMMU_VIRTIO:
+            models.add("VIRTIO")
+        return {f"COMPUTE_VIOMMU_MODEL_{m}" for m in models}
 
     # -- guests ----------------------------------------------------------------------------
 
@@ -431,6 +447,7 @@ class LibvirtDriver:
             vnc_listen=conf.vnc.server_listen if conf.vnc.enabled else None,
             spice_listen=conf.spice.server_listen if conf.spice.enabled else None,
             rng_dev_path=conf.libvirt.rng_dev_path,
+            libvirt_version=self._libvirt_version,
         )
 
     def _fetcher(self, context: Any) -> Any:

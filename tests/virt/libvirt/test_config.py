@@ -448,3 +448,35 @@ class FeaturesTest(unittest.SynchronousTestCase):
                          "host-passthrough")
         self.assertIsNone(self.render(cpu_mode="none").find("cpu").get("mode"))
         self.assertRaises(exception.Invalid, designer.domain_xml, _request(cpu_mode="custom"))
+
+    def test_viommu(self):
+        root = self.render(extra_specs={"hw:viommu_model": "auto"},
+                           image_props={"hw_viommu_model": "intel"},
+                           arch="x86_64", machine_type="q35", libvirt_version=9000000)
+        iommu = root.find("devices/iommu")
+        self.assertEqual(iommu.get("model"), "virtio")
+        self.assertIsNone(iommu.find("driver"))
+        self.assertEqual(root.find("features/ioapic").get("driver"), "qemu")
+        root = self.render(image_props={"hw_viommu_model": "auto"}, arch="x86_64",
+                           machine_type="pc-q35-7.2", libvirt_version=8000000)
+        iommu = root.find("devices/iommu")
+        self.assertEqual(iommu.get("model"), "intel")
+        self.assertEqual(iommu.find("driver").attrib, {
+            "intremap": "on", "caching_mode": "on", "iotlb": "on", "aw_bits": "48",
+            "eim": "on"})
+        root = self.render(image_props={"hw_viommu_model": "auto"}, arch="aarch64",
+                           machine_type="virt", libvirt_version=8000000)
+        self.assertEqual(root.find("devices/iommu").get("model"), "smmuv3")
+        self.assertIsNone(self.render(arch="x86_64").find("devices/iommu"))
+
+    def test_viommu_refused(self):
+        for changes, error in [
+            (dict(arch="x86_64", machine_type="pc"), designer.InvalidVIOMMUMachineType),
+            (dict(arch="x86_64"), designer.InvalidVIOMMUMachineType),
+            (dict(arch="aarch64", machine_type="q35"), designer.InvalidVIOMMUMachineType),
+            (dict(arch="ppc64le", machine_type="pseries"), designer.InvalidVIOMMUArchitecture),
+        ]:
+            self.assertRaises(error, designer.domain_xml,
+                              _request(extra_specs={"hw:viommu_model": "intel"}, **changes))
+        self.assertRaises(exception.Invalid, designer.domain_xml, _request(
+            extra_specs={"hw:viommu_model": "amd"}, arch="x86_64", machine_type="q35"))

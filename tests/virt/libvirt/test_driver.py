@@ -157,6 +157,10 @@ class HostTest(DriverCase):
         self.assertEqual(tree[node]["inventories"]["MEMORY_MB"]["allocation_ratio"], 1.5)
         self.assertNotIn("PCPU", tree[node]["inventories"])
         self.assertNotIn("HW_CPU_HYPERTHREADING", tree[node]["traits"])
+        # An x86 host with libvirt >= 8.3.0.
+        self.assertLessEqual({"COMPUTE_VIOMMU_MODEL_INTEL", "COMPUTE_VIOMMU_MODEL_AUTO",
+                              "COMPUTE_VIOMMU_MODEL_VIRTIO"}, tree[node]["traits"])
+        self.assertNotIn("COMPUTE_VIOMMU_MODEL_SMMUV3", tree[node]["traits"])
 
     async def test_the_compute_provider_tree(self):
         from nova_tx.compute.provider_tree import ProviderTree
