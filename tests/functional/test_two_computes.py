@@ -4,7 +4,8 @@ record through the conductor, reports its inventories and traits to placement, a
 ``nova-manage cell_v2 discover_hosts`` then ``list_hosts`` show both hosts.
 
 Each compute is described by ``COMPUTES`` (its host, driver and options), so a
-compute of another driver (libvirt on ``test:///``) is one more entry.
+compute of another driver (libvirt on ``test:///``) is one more entry (with its
+option module registered in ``compute_conf``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from nova_tx.db.main import models as main_models
 from nova_tx.db.pool import DBThreadPool
 from nova_tx.placement import client as placement_client
 from nova_tx.placement.api.app import PlacementAPI
+from nova_tx.scheduler import host_source, host_state
 from tests.cmd import Deployment, run_main
 from tests.helpers import StoppableReactor
 from tests.placement.db import placement_engine
@@ -137,6 +139,21 @@ class TwoComputesTest(ComputesTestCase):
         topology = json.loads(rows["compute1"]["numa_topology"])["nova_object.data"]
         self.assertEqual([[0, 1, 8, 9], [2, 3, 10, 11]],
                          [topology["cells"][0]["cpuset"], topology["cells"][0]["pcpuset"]])
+
+        # The scheduler reads both nodes, with their NUMA topologies, from the cell.
+        cell_pool = DBThreadPool(self.dep.engine(self.cell_url))
+        cell_pool.start()
+        self.addCleanup(cell_pool.stop)
+        states = host_state.HostStates()
+        yield defer.Deferred.fromCoroutine(
+            host_source.CellHostSource(host_source.single_cell(cell_pool)).refresh(states))
+        row1, row2 = states.row_of("compute1", "compute1"), states.row_of("compute2",
+                                                                          "compute2")
+        self.assertEqual((2, 1), (len(states.arrays.topologies[row1].cells),
+                                  len(states.arrays.topologies[row2].cells)))
+        self.assertEqual(([256], 3072), (
+            [p.total for p in states.arrays.topologies[row2].cells[0].mempages
+             if p.size_kb == 2048], int(states.free_ram_mb[row2])))
 
         providers = (yield defer.Deferred.fromCoroutine(
             self.get("/resource_providers")))["resource_providers"]
