@@ -374,7 +374,14 @@ class BuildManager:
                 instance = await gateway.instance_update(
                     ctxt, instance.uuid, {"root_device_name": disks["root_device_name"]},
                     expected_attrs=["flavor", "system_metadata", "info_cache"])
-            await self._fetch_image(ctxt, instance, image, bdms)
+            try:
+                await self._fetch_image(ctxt, instance, image, bdms)
+            except ABORTING as error:
+                raise BuildAbortException(instance_uuid=instance.uuid,
+                                          reason=error.format_message()) from error
+            except exception.NovaException as error:
+                raise RescheduledException(instance_uuid=instance.uuid,
+                                           reason=error.format_message()) from error
             instance = await gateway.instance_update(
                 ctxt, instance.uuid, {"task_state": states.SPAWNING},
                 expected_task_state=states.BLOCK_DEVICE_MAPPING,
