@@ -97,6 +97,20 @@ libvirt_opts = [
         "``host-arch=machine-type``. For example: ``x86_64=machinetype1,armv7l=machinetype2``.",
     ),
     cfg.IntOpt(
+        "file_backed_memory",
+        default=0,
+        min=0,
+        help="Available capacity in MiB for file-backed memory. Set to 0 to disable "
+        "file-backed memory. When enabled, instances will create memory files in the "
+        "directory specified in ``/etc/libvirt/qemu.conf``'s ``memory_backing_dir`` "
+        "option. The default location is ``/var/lib/libvirt/qemu/ram``. When enabled, "
+        "the value defined for this option is reported as the node memory capacity. "
+        "Compute node system memory will be used as a cache for file-backed memory, via "
+        "the kernel's pagecache mechanism. This feature is not compatible with hugepages "
+        "nor with memory overcommit: ``virt_type`` must be ``kvm`` or ``qemu`` and "
+        "``ram_allocation_ratio`` must be set to 1.0.",
+    ),
+    cfg.IntOpt(
         "realtime_scheduler_priority",
         default=1,
         help="In a realtime host context vCPUs for guest will run in that scheduling "

@@ -184,6 +184,7 @@ class LibvirtDriver:
 
     async def _init_host(self) -> None:
         self._check_cpu_options()
+        self._check_file_backed_memory()
         await self.host.start()
         try:
             caps = self.host.capabilities
@@ -193,8 +194,9 @@ class LibvirtDriver:
                 online, self.conf.compute.cpu_shared_set, self.conf.compute.cpu_dedicated_set,
                 self.conf.vcpu_pin_set, self.conf.reserved_host_cpus)
             self.numa_topology = self.host.numa_topology(self.conf)
-            self._hostname, self._memory_mb, self._libvirt_version = await self.host.call(
+            self._hostname, memory_mb, self._libvirt_version = await self.host.call(
                 lambda conn: (conn.getHostname(), conn.getInfo()[1], conn.getLibVersion()))
+            self._memory_mb = self._memory_total(memory_mb)
             self.pci_devices = await self.host.pci_devices()
             self._cpu_traits = await self._read_cpu_traits()
             os.makedirs(self.conf.instances_path, exist_ok=True)
@@ -202,6 +204,31 @@ class LibvirtDriver:
         except BaseException:
             await self.host.stop()
             raise
+
+    def _check_file_backed_memory(self) -> None:
+        """spec/E §5.4's start-up checks of ``[libvirt] file_backed_memory``."""
+        size = self.conf.libvirt.file_backed_memory
+        if not size:
+            return
+        if self.conf.libvirt.virt_type not in ("kvm", "qemu"):
+            raise exception.ConfigError(
+                reason="[libvirt] file_backed_memory needs [libvirt] virt_type kvm or qemu")
+        ratio = self.conf.ram_allocation_ratio
+        if ratio is None or ratio == 0.0:
+            ratio = self.conf.initial_ram_allocation_ratio
+        if ratio != 1.0:
+            raise exception.ConfigError(
+                reason="Running Nova with file_backed_memory requires "
+                "ram_allocation_ratio configured to 1.0")
+        if self.conf.reserved_host_memory_mb >= size:
+            raise exception.ConfigError(
+                reason=f"[DEFAULT] reserved_host_memory_mb "
+                f"({self.conf.reserved_host_memory_mb}) must be less than [libvirt] "
+                f"file_backed_memory ({size}); 0 is recommended")
+        if self.conf.reserved_host_memory_mb:
+            LOG.warning("reserved_host_memory_mb is %s with file_backed_memory: it is "
+                        "taken from the file-backed capacity; 0 is recommended",
+                        self.conf.reserved_host_memory_mb)
 
     def _check_cpu_options(self) -> None:
         mode, models = self._cpu_mode(), self.conf.libvirt.cpu_models
@@ -302,7 +329,7 @@ class LibvirtDriver:
             return (conn.getType(), conn.getVersion(), conn.getInfo()[1], vcpus_used,
                     memory_kb_used // 1024)
         hv_type, hv_version, memory_mb, vcpus_used, memory_used = await self.host.call(thd)
-        self._memory_mb = memory_mb
+        memory_mb = self._memory_mb = self._memory_total(memory_mb)
         pci = await self.host.pci_devices()
         self.pci_devices = pci
         total_gb, free_gb = await threads.deferToThread(self._disk_gb)
@@ -326,6 +353,10 @@ class LibvirtDriver:
             "cpu_dedicated_set": self._dedicated_set(),
             "cpu_shared_set": set(self._shared),
         }
+
+    def _memory_total(self, host_memory_mb: int) -> int:
+        """The node's memory: ``file_backed_memory`` when set (spec/E §5.4)."""
+        return self.conf.libvirt.file_backed_memory or host_memory_mb
 
     def _dedicated_set(self) -> set[int]:
         spec = self.conf.compute.cpu_dedicated_set
@@ -447,6 +478,7 @@ class LibvirtDriver:
             vnc_listen=conf.vnc.server_listen if conf.vnc.enabled else None,
             spice_listen=conf.spice.server_listen if conf.spice.enabled else None,
             rng_dev_path=conf.libvirt.rng_dev_path,
+            file_backed_memory=bool(conf.libvirt.file_backed_memory),
             libvirt_version=self._libvirt_version,
         )
 

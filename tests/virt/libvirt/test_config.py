@@ -480,3 +480,13 @@ class FeaturesTest(unittest.SynchronousTestCase):
                               _request(extra_specs={"hw:viommu_model": "intel"}, **changes))
         self.assertRaises(exception.Invalid, designer.domain_xml, _request(
             extra_specs={"hw:viommu_model": "amd"}, arch="x86_64", machine_type="q35"))
+
+    def test_file_backed_memory(self):
+        backing = self.render(file_backed_memory=True).find("memoryBacking")
+        self.assertEqual([(e.tag, e.attrib) for e in backing], [
+            ("source", {"type": "file"}), ("access", {"mode": "shared"}),
+            ("allocation", {"mode": "immediate"}), ("discard", {})])
+        numa = obj.InstanceNUMATopology(cells=[obj.InstanceNUMACell(
+            id=0, cpuset={0}, memory=512, pagesize=4)])
+        self.assertRaises(designer.MemoryPagesUnsupported, designer.domain_xml,
+                          _request(file_backed_memory=True, numa=numa))

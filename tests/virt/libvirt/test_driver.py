@@ -201,6 +201,36 @@ class HostTest(DriverCase):
             await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
             self.assertFalse(driver.host.connected)
 
+    async def test_file_backed_memory(self):
+        driver = await self.start_driver(libvirt__file_backed_memory=1048576,
+                                         DEFAULT__ram_allocation_ratio=1.0,
+                                         DEFAULT__reserved_host_memory_mb=0)
+        node = driver.get_available_nodes()[0]
+        self.assertEqual((await driver.get_available_resource(node))["memory_mb"], 1048576)
+        tree: dict = {}
+        driver.update_provider_tree(tree, node)
+        self.assertEqual(tree[node]["inventories"]["MEMORY_MB"]["total"], 1048576)
+        instance = await self.spawn(driver)
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        self.assertIn("<source type='file'/>", xml)
+
+    async def test_file_backed_memory_options_that_stop_init_host(self):
+        for overrides, words in [
+            (dict(), "ram_allocation_ratio configured to 1.0"),
+            (dict(DEFAULT__ram_allocation_ratio=1.0, DEFAULT__reserved_host_memory_mb=2048),
+             "must be less than"),
+            (dict(DEFAULT__ram_allocation_ratio=1.0, libvirt__virt_type="lxc"),
+             "virt_type kvm or qemu"),
+        ]:
+            values = dict(DEFAULT__instances_path=self.instances_path,
+                          libvirt__connection_uri=self.uri, libvirt__virt_type="qemu",
+                          libvirt__file_backed_memory=1024)
+            values.update(overrides)
+            driver = LibvirtDriver(make_conf(**values), reactor=reactor)
+            e = await self.assertFailure(driver.init_host("c1"), exception.ConfigError)
+            self.assertIn(words, str(e))
+
     async def test_uptime(self):
         driver = await self.start_driver()
         self.assertIn("load average", await driver.get_host_uptime())
