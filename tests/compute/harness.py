@@ -203,6 +203,11 @@ class ComputeHarness:
         self.image_id = images["images"][0]["id"]
         return self
 
+    def context(self) -> RequestContext:
+        """A new request of the same user (its own request id, so its own action)."""
+        return RequestContext(user_id=USER, project_id=PROJECT, roles=["member"],
+                              auth_token=self.ctxt.auth_token)
+
     def make_manager(self) -> ComputeManager:
         return ComputeManager(
             self.conf, driver=self.driver, resource_tracker=self.rt,
