@@ -16,12 +16,8 @@ from twisted.internet import threads
 from nova_tx import exception, log
 from nova_tx.compute import states
 from nova_tx.virt.libvirt import config as designer
-from nova_tx.virt.libvirt.driver import (
-    InstanceRescueFailure,
-    InstanceUnRescueFailure,
-    _image_id,
-    _properties,
-)
+from nova_tx.virt.libvirt.errors import InstanceRescueFailure, InstanceUnRescueFailure
+from nova_tx.virt.libvirt.guest import _image_id, _properties
 
 if TYPE_CHECKING:
     from nova_tx.virt.libvirt.driver import LibvirtDriver

@@ -17,7 +17,7 @@ from twisted.internet import defer, threads
 
 from nova_tx.compute import states
 from nova_tx.virt.libvirt import imagebackend
-from nova_tx.virt.libvirt.driver import SnapshotFailure
+from nova_tx.virt.libvirt.errors import SnapshotFailure
 
 if TYPE_CHECKING:
     from nova_tx.virt.libvirt.driver import LibvirtDriver
