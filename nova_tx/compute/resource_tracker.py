@@ -145,7 +145,8 @@ def node_stats(usages: Iterable[Usage], failed_builds: int = 0) -> dict[str, Any
 @dataclasses.dataclass
 class Claim:
     """A successful claim: the guest topology the kernel fitted (None for a guest
-    without NUMA topology), to be saved on the instance as Nova's claim does."""
+    without NUMA topology), also set on the instance as Nova's claim does; the
+    manager saves it with the instance's host and node."""
 
     instance_uuid: str
     nodename: str
@@ -225,6 +226,10 @@ class ResourceTracker:
             raise exception.ComputeResourcesUnavailable(
                 reason=f"instance {instance.uuid} already holds a claim")
         fitted, topology = self._fit(nodename, instance, limits)
+        if fitted is not None:
+            # As Nova's claim: the instance now carries the fitted topology (host cells,
+            # pinning, page sizes) for the driver; the manager saves it with host/node.
+            instance.numa_topology = fitted
         self._sequence += 1
         self.tracked[instance.uuid] = Usage.of(instance, nodename, fitted, self._sequence)
         self.topologies[nodename] = topology

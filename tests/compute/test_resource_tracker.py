@@ -273,6 +273,7 @@ class DedicatedAndSharedTest(TrackerTestCase):
         expected = kernel.fit_host(host, pinned.numa_topology)
         claim = await self.tracker.instance_claim(None, pinned, "host1", {}, {})
         self.assertEqual(expected.cpu_pinning, claim.numa_topology.cpu_pinning)
+        self.assertIs(claim.numa_topology, pinned.numa_topology)
         self.assertEqual(4, len(set(claim.numa_topology.cpu_pinning.values())))
         chosen = set(claim.numa_topology.cpu_pinning.values())
         topology = self.tracker.topologies["host1"]
