@@ -192,6 +192,11 @@ class ResourceTracker:
     def provider_tree(self) -> ProviderTree:
         return self.reporter.tree
 
+    def reset(self) -> None:
+        """SIGHUP (Nova's ``clear_provider_cache``): forget what placement was known
+        to have, so that the next update reads every provider again."""
+        self.reporter.tree = ProviderTree()
+
     # -- claims ----------------------------------------------------------------------
 
     def _fit(self, nodename: str, instance: Any, limits: Mapping[str, Any] | None

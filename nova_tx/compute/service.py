@@ -102,6 +102,8 @@ class ComputeService(BusService):
     def reset(self) -> None:
         super().reset()
         self.conductor_api.reset()
+        if self.resource_tracker is not None:
+            self.resource_tracker.reset()
 
 
 class ManagerService(service.Service):

@@ -204,6 +204,24 @@ class LegacyLayoutTest(TrackerTestCase):
             await self.tracker.update_available_resource(None, self.instances)
         self.assertEqual((3, 1), (self.record()["vcpus_used"], self.record()["running_vms"]))
 
+    async def test_reset_reads_placement_again(self):
+        await self.update()
+        uuid = self.record()["uuid"]
+        # An operator removes a trait the tracker manages behind its back: the tracker
+        # believes placement still has it until a reset (SIGHUP) makes it read again.
+        current = await self.get(f"/resource_providers/{uuid}/traits", "1.6")
+        response = await self.placement.put(
+            f"/resource_providers/{uuid}/traits",
+            {"resource_provider_generation": current["resource_provider_generation"],
+             "traits": [t for t in current["traits"] if t != "COMPUTE_NODE"]},
+            version="1.6")
+        self.assertEqual(200, response.status_code, response.text)
+        await self.update()
+        self.assertNotIn("COMPUTE_NODE", await self.traits())
+        self.tracker.reset()
+        await self.update()
+        self.assertIn("COMPUTE_NODE", await self.traits())
+
     async def test_provider_config_inventory_and_trait(self):
         self.configs["$COMPUTE_NODE"] = {
             "traits": {"additional": ["CUSTOM_GOLD"]},
