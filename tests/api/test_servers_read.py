@@ -107,6 +107,26 @@ class ServersShowTest(unittest.TestCase):
             f"/servers/{instance.uuid}", "2.1")).json["server"][
                 "os-extended-volumes:volumes_attached"])
 
+    async def test_server_groups_from_2_71(self):
+        from nova_tx.db.api import instance_groups
+        from nova_tx.objects.instance_group import InstanceGroup
+
+        instance = self.api.add_instance()
+        group_uuid = str(uuidlib.uuid4())
+        with self.api.engine.begin() as conn:
+            instance_groups.create(conn, InstanceGroup(
+                uuid=group_uuid, name="g", user_id="demo", project_id=SAMPLE_PROJECT,
+                policy="anti-affinity"))
+            instance_groups.add_members(conn, group_uuid, [instance.uuid])
+        got = (await self.get(f"/servers/{instance.uuid}", "2.71", DEMO)).json["server"]
+        self.assertEqual([group_uuid], got["server_groups"])
+        older = (await self.get(f"/servers/{instance.uuid}", "2.70", DEMO)).json["server"]
+        self.assertNotIn("server_groups", older)
+        reply = await self.api.request("PUT", f"/v2.1/servers/{instance.uuid}", token=DEMO,
+                                       body={"server": {"name": "x"}},
+                                       headers=version("2.71"))
+        self.assertEqual([group_uuid], reply.json["server"]["server_groups"])
+
     async def test_host_status_by_service_state_and_policy(self):
         for host, service, expected in (
                 ("up", {}, "UP"), ("disabled", {"disabled": True}, "MAINTENANCE"),
