@@ -18,7 +18,7 @@ from nova_tx import log
 from nova_tx.conf import database as database_conf
 from nova_tx.conf import placement as placement_conf
 from nova_tx.db import engines, migration
-from nova_tx.db.api import cell_mappings
+from nova_tx.db.api import cell_mappings, host_mappings
 from nova_tx.db.pool import DBThreadPool
 from nova_tx.identity import clouds
 from nova_tx.objects.cell_mapping import BaseUrls, CellMapping, cell0_database_connection
@@ -43,6 +43,15 @@ state_path = {state_path}
 transport_url = memory://
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = 8774
+# An in-memory hypervisor: servers boot without KVM or QEMU. For real guests use
+# libvirt.LibvirtDriver with [libvirt] virt_type (docs/libvirt.md).
+compute_driver = fake.FakeDriver
+# The embedded network service does not send network-vif-plugged events.
+vif_plugging_timeout = 0
+
+[scheduler]
+# The compute host is mapped to cell1 as soon as it has reported.
+discover_hosts_in_cells_interval = 5
 
 [api_database]
 connection = sqlite:///{state_path}/nova_api.sqlite
@@ -160,7 +169,8 @@ def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMappi
     """What an operator runs once by hand, done on every start (each step is idempotent).
 
     ``api_db sync``, ``cell_v2 map_cell0``, ``cell_v2 create_cell --name cell1`` with the
-    local ``[database] connection`` and ``transport_url``, then ``db sync`` of both cells.
+    local ``[database] connection`` and ``transport_url``, the host mapping of this host
+    (its compute) to cell1, then ``db sync`` of both cells.
     Runs in a database thread: it blocks.
     """
     engines.check_connection(api_engine)
@@ -185,6 +195,10 @@ def prepare_cells(api_engine: sa.Engine, conf: cfg.ConfigOpts) -> list[CellMappi
                 conn, name=CELL1_NAME,
                 transport_url=conf.transport_url,
                 database_connection=conf.database.connection)
+        # This host's compute is in cell1 (what `cell_v2 discover_hosts` does once its
+        # node has reported; mapped now so that the first server can be built at once).
+        if conf.host not in host_mappings.get_hosts(conn):
+            host_mappings.create(conn, conf.host, cell1)
     for cell in (cell0, cell1):
         engine = engines.create_engine(
             cell.with_base_urls(base_urls).database_connection,

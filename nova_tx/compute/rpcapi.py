@@ -135,8 +135,8 @@ def _host(instance: Any) -> str:
 
 
 def _requested_networks(value: Any) -> Any:
-    if value is None:
-        return None
+    if value is None or isinstance(value, dict):
+        return value  # None, or already a NetworkRequestList primitive (the API's)
     if hasattr(value, "to_primitive"):
         return value.to_primitive()
     return [_primitive(v) for v in value]
