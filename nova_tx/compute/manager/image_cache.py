@@ -47,8 +47,8 @@ class ImageCache:
         return os.path.join(self.base_dir, base_name(image_id))
 
     def _thread(self, fn: Any, *args: Any) -> defer.Deferred:
-        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), fn,
-                                         *args)
+        # The process's thread pool, also when ``reactor`` is a test's Clock.
+        return threads.deferToThread(fn, *args)
 
     def is_cached(self, image_id: str) -> defer.Deferred:
         return self._thread(os.path.exists, self.base_path(image_id))
