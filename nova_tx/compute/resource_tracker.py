@@ -183,6 +183,10 @@ class ResourceTracker:
         self.topologies: dict[str, obj.NUMATopology | None] = {}
         #: instance uuid -> its usage.
         self.tracked: dict[str, Usage] = {}
+        #: ``instance_lookup(context, uuid)``: the instance, deleted ones included (the
+        #: conductor's instance gateway, given by nova-compute); None: allocations of
+        #: deleted instances against the node are left alone.
+        self.instance_lookup: Callable[[Any, str], Awaitable[Any]] | None = None
         #: nodename -> consecutive failed builds (``stats.failed_builds``, read by the
         #: scheduler's BuildFailureWeigher); the manager reports each build's outcome.
         self.failed_builds: dict[str, int] = {}
@@ -344,6 +348,50 @@ class ResourceTracker:
                                  lambda tree: self._update_provider_tree(tree, nodename,
                                                                          record["uuid"]))
         await self._save_node(context, nodename)
+        await self._remove_deleted_instances_allocations(context, record["uuid"])
+
+    async def _remove_deleted_instances_allocations(self, context: Any, rp_uuid: str
+                                                    ) -> None:
+        """Delete the allocations against the node of instances that are deleted (Nova's
+        method of the same name): an instance deleted while its compute was down.
+
+        A consumer that is no instance (a migration, or an instance the scheduler has
+        just placed and the conductor not yet created) and an instance that lives
+        elsewhere or is being scheduled keep their allocations; the latter is logged.
+        """
+        if self.instance_lookup is None:
+            return
+        client = self.reporter.client
+        url = f"/resource_providers/{rp_uuid}/allocations"
+        response = await client.get(url, version="1.14")
+        if response.status_code != 200:
+            raise exception.PlacementAPIError(call="GET " + url,
+                                              status=response.status_code,
+                                              text=response.text[:200])
+        for consumer in sorted(response.json()["allocations"]):
+            if consumer in self.tracked:
+                continue
+            try:
+                instance = await self.instance_lookup(context, consumer)
+            except exception.InstanceNotFound:
+                continue
+            if instance.deleted:
+                deleted = await client.delete(f"/allocations/{consumer}", version="1.28")
+                if deleted.status_code in (204, 404):
+                    LOG.info("Deleted allocations of deleted instance %s against "
+                             "provider %s", consumer, rp_uuid)
+                else:
+                    LOG.warning("Deleting the allocations of deleted instance %s failed: "
+                                "%s %s", consumer, deleted.status_code, deleted.text[:200])
+            elif instance.host and instance.host != self.host:
+                LOG.warning("Instance %s has been moved to another host %s. There are "
+                            "allocations remaining against the source host that might "
+                            "need to be removed.", consumer, instance.host)
+            elif instance.host:
+                LOG.warning("Instance %s is not being actively managed by this compute "
+                            "host but has allocations referencing this compute host. "
+                            "Skipping heal of allocation because we do not know what to "
+                            "do.", consumer)
 
     def _update_provider_tree(self, tree: ProviderTree, nodename: str, uuid: str) -> None:
         self.driver.update_provider_tree(tree, nodename)

@@ -63,6 +63,7 @@ class ComputeService(BusService):
                                      instances=lambda: self.host_instances())
         self.manager = self._make_manager()
         self.host_instances = self._manager_instances
+        self.resource_tracker.instance_lookup = self._instance_with_deleted
         self.resource_periodic.setServiceParent(self)
         # The node's record and provider exist once the first update is done: the
         # restart's reconciliation (allocations among it) needs them.
@@ -92,6 +93,12 @@ class ComputeService(BusService):
             network_api=make_network_api(conf, reactor=reactor),
             image_api=make_image_api(conf, reactor=reactor), placement=make_client(conf),
             reactor=reactor)
+
+    def _instance_with_deleted(self, ctxt: Any, instance_uuid: str) -> Any:
+        """An instance, deleted ones included: the tracker removes the allocations of
+        those deleted while this compute was down."""
+        return self.manager.conductor.instance_get_by_uuid(ctxt, instance_uuid,
+                                                           read_deleted="yes")
 
     def _manager_instances(self) -> Any:
         """What the resource tracker counts: the instances of this host."""

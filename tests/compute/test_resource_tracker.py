@@ -222,6 +222,36 @@ class LegacyLayoutTest(TrackerTestCase):
         await self.update()
         self.assertIn("COMPUTE_NODE", await self.traits())
 
+    async def test_allocations_of_deleted_instances_are_removed(self):
+        await self.update()
+        rp = self.record()["uuid"]
+        known = {}
+
+        async def lookup(ctxt, uuid):
+            if uuid not in known:
+                raise exception.InstanceNotFound(instance_id=uuid)
+            return known[uuid]
+
+        self.tracker.instance_lookup = lookup
+        deleted = instance(flavor(), vm_state="deleted", deleted=True)
+        moved = instance(flavor(), host="host2", node="host2", vm_state="active")
+        here = instance(flavor(), vm_state="active")
+        known.update({i.uuid: i for i in (deleted, moved, here)})
+        unknown = str(uuidlib.uuid4())        # a migration, or a build not yet recorded
+        for consumer in (deleted.uuid, moved.uuid, here.uuid, unknown):
+            response = await self.placement.put(f"/allocations/{consumer}", {
+                "allocations": {rp: {"resources": {"VCPU": 1}}}, "project_id": "p",
+                "user_id": "u", "consumer_generation": None}, version="1.28")
+            self.assertEqual(204, response.status_code, response.text)
+        self.instances = [here]
+        with self.assertLogs(rt.LOG, logging.WARNING) as logs:
+            await self.update()
+        self.assertIn(f"Instance {moved.uuid} has been moved to another host host2",
+                      "\n".join(logs.output))
+        left = (await self.get(f"/resource_providers/{rp}/allocations", "1.14")
+                )["allocations"]
+        self.assertEqual({moved.uuid, here.uuid, unknown}, set(left))
+
     async def test_provider_config_inventory_and_trait(self):
         self.configs["$COMPUTE_NODE"] = {
             "traits": {"additional": ["CUSTOM_GOLD"]},
