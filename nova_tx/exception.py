@@ -468,6 +468,10 @@ class RequestFilterFailed(NovaException):
     msg_fmt = "Scheduling failed: %(reason)s"
 
 
+class MaxRetriesExceeded(NoValidHost):
+    msg_fmt = "Exceeded maximum number of retries. %(reason)s"
+
+
 class RequestGroupSuffixConflict(NovaException):
     msg_fmt = "Duplicate request group suffix %(suffix)s."
 

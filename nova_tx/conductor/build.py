@@ -111,6 +111,122 @@ class ComputeTaskManager:
             await self._build_one(context, build_request, spec, host_list, image,
                                   admin_password, injected_files, requested_networks)
 
+    async def build_instances(self, context: Any, instances: Sequence[Any], image: Any,
+                              filter_properties: Any, admin_password: str | None,
+                              injected_files: Any, requested_networks: Any,
+                              security_groups: Any, block_device_mapping: Any = None,
+                              legacy_bdm: bool = True, request_spec: Any = None,
+                              host_lists: Any = None) -> None:
+        """A compute's reschedule (Nova 1.19): each instance goes to the next of its
+        alternates whose allocation request Placement accepts, without asking the
+        scheduler again; with no alternate left the instance is ERROR with
+        MaxRetriesExceeded. Computes that send no alternates (``host_lists`` None)
+        get a new choice from the scheduler, the hosts already tried ignored."""
+        from nova_tx.objects.instance import Instance
+
+        if self.api_pool is None:
+            LOG.error("This conductor has no API database ([api_database] connection): "
+                      "it cannot reschedule builds")
+            return
+        found = [i if isinstance(i, Instance) else Instance.from_primitive(i)
+                 for i in instances]
+        spec = (request_spec if isinstance(request_spec, RequestSpec) or request_spec is None
+                else RequestSpec.from_primitive(request_spec))
+        properties = dict(filter_properties or {})
+        if host_lists is None:
+            host_lists = await self._choose_again(context, found, spec, properties)
+            if host_lists is None:
+                return
+        for instance, host_list in zip(found, host_lists, strict=True):
+            selections = [s if isinstance(s, Selection) else Selection.from_primitive(s)
+                          for s in host_list]
+            chosen = await self._claim_alternate(instance, selections)
+            if chosen is None:
+                await self._set_error(instance.uuid, exception.MaxRetriesExceeded(
+                    reason=f"Exhausted all hosts available for retrying build failures "
+                    f"for instance {instance.uuid}."))
+                continue
+            remaining = selections[selections.index(chosen):]
+            retry = dict(properties.get("retry") or {})
+            retry["num_attempts"] = int(retry.get("num_attempts", 1)) + 1
+            retry["hosts"] = [*retry.get("hosts", []), [chosen.service_host, chosen.nodename]]
+            await self.compute.build_and_run_instance(
+                context, instance=instance, host=chosen.service_host, image=image,
+                request_spec=spec, filter_properties={
+                    **properties, "retry": retry,
+                    "limits": {} if chosen.limits is None else chosen.limits.to_dict()},
+                admin_password=admin_password, injected_files=injected_files,
+                requested_networks=requested_networks, security_groups=security_groups,
+                block_device_mapping=block_device_mapping, node=chosen.nodename,
+                limits=chosen.limits, host_list=remaining, accel_uuids=[])
+            LOG.info("Instance %s rescheduled to %s (attempt %d)", instance.uuid,
+                     chosen.service_host, retry["num_attempts"])
+
+    async def _choose_again(self, context: Any, instances: list[Any], spec: Any,
+                            properties: dict[str, Any]) -> list[list[Selection]] | None:
+        if spec is None:
+            for instance in instances:
+                await self._set_error(instance.uuid, exception.MaxRetriesExceeded(
+                    reason="No request spec to schedule the instance again."))
+            return None
+        tried = [h[0] for h in (properties.get("retry") or {}).get("hosts", [])]
+        spec.ignore_hosts = sorted({*(spec.ignore_hosts or []), *tried})
+        try:
+            return await self.scheduler.select_destinations(
+                context, spec, [i.uuid for i in instances], return_alternates=True)
+        except exception.NoValidHost as error:
+            for instance in instances:
+                await self._set_error(instance.uuid, error)
+            return None
+
+    async def _claim_alternate(self, instance: Any, selections: list[Selection]
+                               ) -> Selection | None:
+        """The first alternate claimed in Placement (one without an allocation request
+        needs no claim)."""
+        for selection in selections:
+            if selection.allocation_request is None or self.placement is None:
+                return selection
+            body = {"allocations": selection.allocations,
+                    "project_id": instance.project_id, "user_id": instance.user_id,
+                    "consumer_generation": None}
+            try:
+                response = await self.placement.put(f"/allocations/{instance.uuid}", body,
+                                                    version="1.36")
+            except Exception:
+                LOG.exception("Placement could not be reached to claim %s on %s",
+                              instance.uuid, selection.service_host)
+                continue
+            if response.status_code == 204:
+                return selection
+            LOG.info("The alternate %s of instance %s could not be claimed: %s",
+                     selection.service_host, instance.uuid, response.text)
+        return None
+
+    async def _set_error(self, instance_uuid: str, error: Exception) -> None:
+        """The instance (in its cell) in ERROR with a fault, its allocations deleted."""
+        message = (error.format_message() if isinstance(error, exception.NovaException)
+                   else str(error))
+        code = int(getattr(error, "code", 500) or 500)
+
+        def set_error(api_conn: Any) -> None:
+            mapping = instance_mappings.get_by_instance_uuid(api_conn, instance_uuid,
+                                                             base_urls=self._base_urls())
+            cell = mapping.cell_mapping
+            with self.cells.engine(cell.database_connection).begin() as cell_conn:
+                instances.update(cell_conn, instance_uuid, {
+                    "vm_state": states.ERROR, "task_state": None, "host": None,
+                    "node": None})
+                instances.add_fault(cell_conn, InstanceFault(
+                    instance_uuid=instance_uuid, code=code, message=message[:255],
+                    host=self.conf.host))
+
+        await self._delete_allocations(instance_uuid)
+        try:
+            await self.api_pool.do(set_error)
+        except exception.NotFound:
+            LOG.info("Instance %s was deleted before it could be put in ERROR",
+                     instance_uuid)
+
     # -- one instance ------------------------------------------------------------------
 
     async def _build_one(self, context: Any, build_request: BuildRequest,

@@ -188,3 +188,83 @@ class BuildTests(unittest.TestCase):
         self.assertEqual(self.mapping(uuid).cell_mapping.uuid, CellMapping.CELL0_UUID)
         body = (await self.placement.get(f"/allocations/{uuid}", version="1.39")).json()
         self.assertEqual(body["allocations"], {})
+
+
+class RescheduleTests(BuildTests):
+    """``build_instances``: a compute's reschedule onto the alternates."""
+
+    async def add_provider(self, name, memory_mb=8192):
+        uuid = str(uuidlib.uuid4())
+        await self.placement.post("/resource_providers", {"name": name, "uuid": uuid},
+                                  version="1.39")
+        await self.placement.put(f"/resource_providers/{uuid}/inventories", {
+            "resource_provider_generation": 0, "inventories": {
+                "VCPU": {"total": 8}, "MEMORY_MB": {"total": memory_mb},
+                "DISK_GB": {"total": 100}}}, version="1.39")
+        return uuid
+
+    def alternate(self, host, provider, memory_mb=1024):
+        import json
+
+        from nova_tx.objects.selection import Selection
+
+        return Selection(service_host=host, nodename=host, compute_node_uuid=provider,
+                         cell_uuid=self.cell1.uuid, allocation_request=json.dumps({
+                             "allocations": {provider: {"resources": {
+                                 "VCPU": 1, "MEMORY_MB": memory_mb, "DISK_GB": 10}}}}),
+                         allocation_request_version="1.36")
+
+    async def built_instance(self):
+        build_request, spec = self.record_request()
+        await self.build((build_request, spec))
+        [cast] = self.compute.builds
+        self.compute.builds.clear()
+        # The compute gave up on h1 and deleted its allocations (Nova's _reschedule).
+        await self.placement.delete(f"/allocations/{build_request.instance_uuid}")
+        return cast["instance"], spec
+
+    async def reschedule(self, instance, spec, host_list):
+        await self.manager.build_instances(
+            None, [instance.to_primitive()], {}, {"retry": {
+                "num_attempts": 1, "hosts": [["h1", "h1"]]}}, None, [], None, [],
+            request_spec=spec.to_primitive(),
+            host_lists=[[s.to_primitive() for s in host_list]])
+
+    async def allocated(self, uuid):
+        body = (await self.placement.get(f"/allocations/{uuid}", version="1.39")).json()
+        return list(body["allocations"])
+
+    async def test_next_alternate_claimed_and_built(self):
+        instance, spec = await self.built_instance()
+        full = await self.add_provider("h2", memory_mb=512)
+        roomy = await self.add_provider("h3")
+        await self.reschedule(instance, spec, [self.alternate("h2", full),
+                                               self.alternate("h3", roomy)])
+        [cast] = self.compute.builds
+        self.assertEqual(cast["host"], "h3")
+        self.assertEqual(cast["filter_properties"]["retry"]["num_attempts"], 2)
+        self.assertEqual([s.service_host for s in cast["host_list"]], ["h3"])
+        self.assertEqual(await self.allocated(instance.uuid), [roomy])
+
+    async def test_no_alternate_left_is_error(self):
+        instance, spec = await self.built_instance()
+        full = await self.add_provider("h2", memory_mb=512)
+        await self.reschedule(instance, spec, [self.alternate("h2", full)])
+        self.assertEqual(self.compute.builds, [])
+        with self.cell_engines["cell1"].connect() as conn:
+            stored = instances.get(conn, instance.uuid)
+            [fault] = instances.get_latest_faults(conn, [instance.uuid]).values()
+        self.assertEqual(stored.vm_state, states.ERROR)
+        self.assertIn("Exceeded maximum number of retries", fault.message)
+        self.assertEqual(await self.allocated(instance.uuid), [])
+
+    async def test_without_alternates_the_scheduler_chooses_again(self):
+        instance, spec = await self.built_instance()
+        await self.manager.build_instances(
+            None, [instance.to_primitive()], {}, {"retry": {
+                "num_attempts": 1, "hosts": [["h1", "h1"]]}}, None, [], None, [],
+            request_spec=spec.to_primitive(), host_lists=None)
+        # h1 is the only host and it was tried: nothing else can take it.
+        self.assertEqual(self.compute.builds, [])
+        with self.cell_engines["cell1"].connect() as conn:
+            self.assertEqual(instances.get(conn, instance.uuid).vm_state, states.ERROR)
