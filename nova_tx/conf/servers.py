@@ -15,6 +15,16 @@ create_opts = [
         "A negative number means unlimited; 0 refuses any request that would create a "
         "local disk (it does not turn images into volumes)."),
     cfg.StrOpt(
+        "instance_name_template", default="instance-%08x",
+        help="Template for the name of an instance on its hypervisor (and the API's "
+        "OS-EXT-SRV-ATTR:instance_name): the database id (the default) or named columns "
+        "such as instance-%(uuid)s. Changing it breaks a deployment that has instances."),
+    cfg.StrOpt(
+        "instance_usage_audit_period", default="month",
+        help="Time period to generate instance usages for: hour, day, month or year, "
+        "optionally with an offset after @ (month@15: monthly audits starting on the "
+        "15th)."),
+    cfg.StrOpt(
         "default_ephemeral_format",
         help="The default format an ephemeral volume will be formatted with on creation: "
         "ext2, ext3, ext4, xfs or ntfs (only for Windows guests)."),
