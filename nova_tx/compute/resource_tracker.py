@@ -287,9 +287,35 @@ class ResourceTracker:
         compute manager has on this host), write the records and placement."""
         sequence = self._sequence
         instances = list(instances)
-        for nodename in self.driver.get_available_nodes(refresh=True):
+        nodenames = self.driver.get_available_nodes(refresh=True)
+        for nodename in nodenames:
             resources = await self.driver.get_available_resource(nodename)
             await self._update_node(context, nodename, resources, instances, sequence)
+        if nodenames:
+            await self._remove_orphan_nodes(context, set(nodenames))
+
+    async def _remove_orphan_nodes(self, context: Any, nodenames: set[str]) -> None:
+        """Delete the records and providers of this host's nodes the driver no longer
+        has (Nova's "Deleting orphan compute node"): a renamed hypervisor, say. A
+        provider that still has allocations is kept (placement refuses), and logged."""
+        for record in await self.nodes.compute_node_get_all_by_host(context, self.host):
+            nodename = record["hypervisor_hostname"]
+            if nodename in nodenames:
+                continue
+            LOG.info("Deleting orphan compute node %s hypervisor host is %s, nodes are %s",
+                     record["id"], nodename, ", ".join(sorted(nodenames)))
+            await self.nodes.compute_node_delete(context, record["id"])
+            self.compute_nodes.pop(nodename, None)
+            self.resources.pop(nodename, None)
+            self.topologies.pop(nodename, None)
+            if self.provider_tree.exists(record["uuid"]):
+                self.provider_tree.remove(record["uuid"])
+            response = await self.reporter.client.delete(
+                f"/resource_providers/{record['uuid']}", version="1.14")
+            if response.status_code not in (204, 404):
+                LOG.warning("The resource provider %s of orphan compute node %s was not "
+                            "deleted: %s %s", record["uuid"], nodename,
+                            response.status_code, response.text[:200])
 
     def _rebuild_usage(self, nodename: str, instances: list[Any], sequence: int) -> None:
         """Usage from scratch: the listed instances of the node, plus the claims taken

@@ -27,8 +27,8 @@ def record_to_primitive(record: dict[str, Any]) -> dict[str, Any]:
 class ComputeNodeGateway:
     """Version history:
 
-    * 1.0: compute_node_get_by_host_and_nodename, compute_node_create,
-      compute_node_update, compute_node_delete
+    * 1.0: compute_node_get_by_host_and_nodename, compute_node_get_all_by_host,
+      compute_node_create, compute_node_update, compute_node_delete
     """
 
     target = Target(namespace=NAMESPACE, version="1.0")
@@ -45,6 +45,11 @@ class ComputeNodeGateway:
                                                     nodename: str) -> dict[str, Any]:
         return record_to_primitive(await self._do(
             compute_nodes.get_record_by_host_and_nodename, host, nodename))
+
+    async def compute_node_get_all_by_host(self, ctxt: Any, host: str
+                                           ) -> list[dict[str, Any]]:
+        return [record_to_primitive(r)
+                for r in await self._do(compute_nodes.get_records_by_host, host)]
 
     @expected_exceptions(DBDuplicateEntry, exception.Invalid)
     async def compute_node_create(self, ctxt: Any, values: dict[str, Any]

@@ -39,6 +39,9 @@ class ComputeNodeAPI:
         return self._call(ctxt, "compute_node_get_by_host_and_nodename", host=host,
                           nodename=nodename)
 
+    def compute_node_get_all_by_host(self, ctxt: Any, host: str) -> defer.Deferred:
+        return self._call(ctxt, "compute_node_get_all_by_host", host=host)
+
     def compute_node_create(self, ctxt: Any, values: dict[str, Any]) -> defer.Deferred:
         return self._call(ctxt, "compute_node_create", values=values)
 

@@ -94,6 +94,11 @@ class GatewayTests:
         with self.assertRaises(exception.ComputeHostNotFound):
             await self.gateway.compute_node_get_by_host_and_nodename(
                 None, self.host, "node9")
+        listed = await self.gateway.compute_node_get_all_by_host(None, self.host)
+        self.assertEqual([self.host, "node2"], [r["hypervisor_hostname"] for r in listed])
+        await self.gateway.compute_node_delete(None, other["id"])
+        listed = await self.gateway.compute_node_get_all_by_host(None, self.host)
+        self.assertEqual([self.host], [r["hypervisor_hostname"] for r in listed])
 
 
 class SQLiteGatewayTest(GatewayTests, unittest.TestCase):

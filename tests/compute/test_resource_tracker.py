@@ -42,6 +42,9 @@ class MemoryNodes:
                 return dict(record)
         raise exception.ComputeHostNotFound(host=host)
 
+    async def compute_node_get_all_by_host(self, ctxt, host):
+        return [dict(r) for r in self.records.values() if r["host"] == host]
+
     async def compute_node_create(self, ctxt, values):
         node_id = next(_ids)
         self.records[node_id] = {"id": node_id, **values}
@@ -251,6 +254,23 @@ class LegacyLayoutTest(TrackerTestCase):
         left = (await self.get(f"/resource_providers/{rp}/allocations", "1.14")
                 )["allocations"]
         self.assertEqual({moved.uuid, here.uuid, unknown}, set(left))
+
+    async def test_orphan_node_is_removed(self):
+        old = await self.update()
+        # The hypervisor is renamed (a new host file, a new hostname).
+        self.driver.nodename = "host1.example.org"
+        self.tracker = self.make_tracker()
+        with self.assertLogs(rt.LOG, logging.INFO) as logs:
+            await self.update()
+        self.assertIn(f"Deleting orphan compute node {old['id']} hypervisor host is host1",
+                      "\n".join(logs.output))
+        (record,) = self.nodes.records.values()
+        self.assertEqual("host1.example.org", record["hypervisor_hostname"])
+        response = await self.placement.get(f"/resource_providers/{old['uuid']}",
+                                            version="1.14")
+        self.assertEqual(404, response.status_code)
+        providers = (await self.get("/resource_providers", "1.14"))["resource_providers"]
+        self.assertEqual(["host1.example.org"], [p["name"] for p in providers])
 
     async def test_provider_config_inventory_and_trait(self):
         self.configs["$COMPUTE_NODE"] = {

@@ -214,6 +214,13 @@ def get_record_by_host_and_nodename(conn: sa.Connection, host: str, nodename: st
     return _record(row)
 
 
+def get_records_by_host(conn: sa.Connection, host: str) -> list[dict[str, Any]]:
+    """Every column of the live nodes of ``host``, oldest first."""
+    rows = conn.execute(sa.select(compute_nodes).where(_LIVE)
+                        .where(compute_nodes.c.host == host).order_by(compute_nodes.c.id))
+    return [_record(row) for row in rows]
+
+
 def get_record(conn: sa.Connection, node_id: int) -> dict[str, Any]:
     row = conn.execute(sa.select(compute_nodes).where(_LIVE)
                        .where(compute_nodes.c.id == node_id)).one_or_none()
