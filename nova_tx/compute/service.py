@@ -68,7 +68,8 @@ class ComputeService(BusService):
         # The node's record and provider exist once the first update is done: the
         # restart's reconciliation (allocations among it) needs them.
         await self.resource_periodic.first_update
-        await self.manager.init_host(RequestContext(is_admin=True))
+        #: What the start-up reconciled (``RestartReport``), for the log and tests.
+        self.restart_report = await self.manager.init_host(RequestContext(is_admin=True))
 
     def _make_manager(self) -> Any:
         from nova_tx.compute.manager import ComputeManager
