@@ -10,10 +10,12 @@ from nova_tx.conf import (
     availability_zone,
     compute,
     compute_manager,
+    compute_node,
     database,
     default,
     embedded,
     embedded_services,
+    fake,
     glance,
     keystone_authtoken,
     libvirt,
@@ -36,10 +38,10 @@ from nova_tx.conf import (
 CONF = cfg.ConfigOpts()
 
 #: The section modules, in the order their options are registered and listed.
-MODULES = (default, api, availability_zone, compute, compute_manager, database, embedded,
-           embedded_services, glance, keystone_authtoken, libvirt, messaging, metrics,
-           neutron, placement, quota, remote_debug, scheduler, servers, servicegroup, virt,
-           workarounds)
+MODULES = (default, api, availability_zone, compute, compute_manager, compute_node, database,
+           embedded, embedded_services, fake, glance, keystone_authtoken, libvirt, messaging,
+           metrics, neutron, placement, quota, remote_debug, scheduler, servers, servicegroup,
+           virt, workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)

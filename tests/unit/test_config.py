@@ -89,7 +89,9 @@ NOVA_TX_GROUPS = frozenset({
     "embedded",
     # The embedded Placement reads Placement's own sections (placement.conf's), and the
     # API oslo.middleware's, which Nova's paste pipeline reads but its sample omits.
-    "placement_database", "cors", "oslo_middleware"})
+    "placement_database", "cors", "oslo_middleware",
+    # The in-memory hypervisor's host file (fake.FakeDriver; Nova's has no options).
+    "fake"})
 #: Options of Nova's sections that Zed's sample lacks: ``enforce_scope`` is gone from
 #: the oslo.policy the sample was generated with, and nova-tx keeps Zed's switch.
 NOVA_TX_OPTIONS = frozenset({
