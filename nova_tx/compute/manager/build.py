@@ -487,11 +487,19 @@ class BuildManager:
 
     async def _wait_for_vifs(self, instance: Instance, waiters: list[defer.Deferred],
                              timeout: int) -> None:
-        all_plugged = defer.gatherResults(waiters, consumeErrors=True)
-        all_plugged.addTimeout(timeout, self.mgr.reactor)
-        try:
-            results = await all_plugged
-        except defer.TimeoutError:
+        done: defer.Deferred = defer.Deferred()
+        timed_out = object()
+
+        def finish(result: Any) -> None:
+            if not done.called:
+                done.callback(result)
+
+        defer.gatherResults(waiters, consumeErrors=True).addBoth(finish)
+        timer = self.mgr.reactor.callLater(timeout, finish, timed_out)
+        results = await done
+        if timer.active():
+            timer.cancel()
+        if results is timed_out:
             self.vif_events.forget(instance.uuid)
             if self.mgr.conf.vif_plugging_is_fatal:
                 LOG.warning("Timeout waiting for network-vif-plugged for instance %s",
