@@ -657,6 +657,17 @@ class InstanceIsLocked(InstanceInvalidState):
     msg_fmt = "Instance %(instance_uuid)s is locked"
 
 
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class NotImplementedYet(NovaException):
+    """What a driver cannot do (Nova answers 501 for it)."""
+
+    msg_fmt = "Not implemented."
+    code = 501
+
+
 class BuildRequestNotFound(NotFound):
     msg_fmt = "BuildRequest not found for instance %(uuid)s"
 

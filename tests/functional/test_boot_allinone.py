@@ -43,6 +43,17 @@ class BootAllInOneTest(unittest.SynchronousTestCase):
         self.assertTrue(shown["OS-EXT-SRV-ATTR:host"])
         # The port the compute bound on the embedded network, in the server's view.
         self.assertIn("private", shown["addresses"])
+        # The lifecycle actions through the compute and back.
+        self.openstack("server", "stop", created["id"])
+        self.assertEqual("SHUTOFF", self.wait_for(created["id"], {"SHUTOFF"})["status"])
+        self.openstack("server", "start", created["id"])
+        self.assertEqual("ACTIVE", self.wait_for(created["id"], {"ACTIVE"})["status"])
+        self.openstack("server", "pause", created["id"])
+        self.assertEqual("PAUSED", self.wait_for(created["id"], {"PAUSED"})["status"])
+        self.openstack("server", "unpause", created["id"])
+        self.openstack("server", "reboot", "--hard", "--wait", created["id"])
+        self.assertEqual("ACTIVE", self.wait_for(created["id"], {"ACTIVE"})["status"])
+        self.openstack("console", "log", "show", created["id"])
         shown_group = json.loads(self.openstack("server", "group", "show", "-f", "json",
                                                 group["id"]))
         self.assertEqual(shown_group["members"], [created["id"]])
