@@ -223,3 +223,43 @@ class NoLifecycleEventsTest(PeriodicTest):
         await self.settle()
         found = await self.h.read(instance.uuid)
         self.assertEqual((states.ACTIVE, states.RUNNING), (found.vm_state, found.power_state))
+
+
+class ServiceUserPorts:
+    """The network port as with ``[neutron] auth_type = password``: admin calls carry
+    the service user's token (here, the embedded service's admin)."""
+
+    def __init__(self, network_api):
+        self.network_api = network_api
+        self.admin_contexts = 0
+
+    def __getattr__(self, name):
+        return getattr(self.network_api, name)
+
+    async def admin_context(self, context):
+        from nova_tx.context import RequestContext
+
+        self.admin_contexts += 1
+        return RequestContext(is_admin=True, auth_token="admin:admin-project",
+                              request_id=context.request_id)
+
+
+class TokenlessPeriodicTest(unittest.TestCase):
+    """Periodic tasks run with an admin context of their own, without a token."""
+
+    timeout = 60
+
+    async def setUp(self):
+        self.h = await ComputeHarness(self).start()
+
+    async def test_info_cache_heal_uses_the_service_user(self):
+        from nova_tx.context import RequestContext
+
+        instance = await self.h.make_instance()
+        self.assertEqual(common.ACTIVE, await self.h.build(instance))
+        await self.h.pool.do(instances.update, instance.uuid, {"network_info": []})
+        ports = ServiceUserPorts(self.h.network_api)
+        self.h.manager.network_api = ports
+        await self.h.manager.periodic.heal_instance_info_cache(RequestContext(is_admin=True))
+        self.assertEqual(1, ports.admin_contexts)
+        self.assertEqual(1, len((await self.h.read(instance.uuid)).network_info))

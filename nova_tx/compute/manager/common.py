@@ -71,6 +71,16 @@ async def maybe(value: Any) -> Any:
     return value
 
 
+async def network_context(mgr: Any, ctxt: Any) -> Any:
+    """The context of a network call: the caller's, or for the compute's own work
+    (periodic tasks, start-up: an admin context without a token) Nova's service
+    user's, as Nova's neutron client does for an admin context."""
+    if getattr(ctxt, "auth_token", None) is None and \
+            hasattr(mgr.network_api, "admin_context"):
+        return await mgr.network_api.admin_context(ctxt)
+    return ctxt
+
+
 class InstanceLocks:
     """Nova's ``@utils.synchronized(instance.uuid)``: one operation on an instance at a
     time (a stop and the power state sync must not interleave)."""

@@ -66,8 +66,9 @@ class DeleteManager:
         await mgr.driver.destroy(ctxt, current, network_info, block_device_info=None,
                                  destroy_disks=True)
         try:
-            await mgr.network_api.deallocate_for_instance(ctxt, current.uuid,
-                                                          network_info=network_info)
+            await mgr.network_api.deallocate_for_instance(
+                await common.network_context(mgr, ctxt), current.uuid,
+                network_info=network_info)
         except Exception:
             # Nova's _try_deallocate_network: the ports are the network service's to
             # clean up from now on; the delete goes on.

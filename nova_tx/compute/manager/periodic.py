@@ -166,7 +166,7 @@ class PeriodicTasks(service.Service):
         preserve = {vif["id"] for vif in instance.network_info or ()
                     if vif.get("preserve_on_delete")}
         network_info = await self.mgr.network_api.get_instance_nw_info(
-            ctxt, instance.uuid, preserve=preserve)
+            await common.network_context(self.mgr, ctxt), instance.uuid, preserve=preserve)
         await gateway.instance_info_cache_update(ctxt, instance.uuid, network_info)
         LOG.debug("Updated the network info_cache for instance %s", instance.uuid)
 
