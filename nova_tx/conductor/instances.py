@@ -22,6 +22,7 @@ from nova_tx import exception
 from nova_tx.bus.rpc import Target, expected_exceptions
 from nova_tx.db.main import instance_actions, instances
 from nova_tx.objects import instance as instance_obj
+from nova_tx.objects import request_spec
 from nova_tx.objects.instance import InstanceFault
 
 NAMESPACE = "instances"
@@ -33,11 +34,15 @@ COMPARED = ("task_state", "vm_state")
 
 
 def _dated(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` with the timestamps the bus carried as text turned back into datetimes."""
+    """``values`` as the bus carried them turned back into what the row takes: the
+    timestamps from text, the NUMA topology (a claim's pinning) from its primitive."""
     result = dict(values)
     for name in instance_obj.DATETIME_FIELDS:
         if name in result:
             result[name] = instance_obj.parse_isotime(result[name])
+    if result.get("numa_topology") is not None:
+        result["numa_topology"] = request_spec.numa_topology_from_primitive(
+            result["numa_topology"])
     return result
 
 

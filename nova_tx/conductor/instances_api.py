@@ -18,15 +18,21 @@ from nova_tx.bus.rpc import RPCClient, Target, version_cap_from_upgrade_level
 from nova_tx.conductor.instances import NAMESPACE
 from nova_tx.conductor.rpcapi import RPC_TOPIC, ConductorAPI
 from nova_tx.objects import instance as instance_obj
+from nova_tx.objects import request_spec
 from nova_tx.objects.instance import Instance, InstanceFault
 from nova_tx.objects.instance_action import InstanceAction, InstanceActionEvent
+from nova_tx.objects.numa import InstanceNUMATopology
 
 _UNSET: Any = object()
 
 
 def _wire(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: instance_obj.isotime(value) if isinstance(value, datetime.datetime)
-            else value for key, value in values.items()}
+    result = {key: instance_obj.isotime(value) if isinstance(value, datetime.datetime)
+              else value for key, value in values.items()}
+    if isinstance(result.get("numa_topology"), InstanceNUMATopology):
+        result["numa_topology"] = request_spec.numa_topology_to_primitive(
+            result["numa_topology"])
+    return result
 
 
 def _action(data: Mapping[str, Any]) -> InstanceAction:

@@ -21,6 +21,7 @@ from nova_tx.db.main import instance_actions, instances
 from nova_tx.db.pool import DBThreadPool
 from nova_tx.objects.flavor import Flavor
 from nova_tx.objects.instance import Instance, InstanceFault
+from nova_tx.objects.numa import InstanceNUMACell, InstanceNUMATopology
 from tests.db.fixtures import migrated_database_url
 from tests.servicegroup import make_conf, sqlite_cell_database
 
@@ -127,6 +128,16 @@ class GatewayTests:
                           updated.launched_at))
         stored = self.read(made.uuid)
         self.assertEqual((states.ACTIVE, launched), (stored.vm_state, stored.launched_at))
+
+    async def test_update_carries_a_claimed_numa_topology(self):
+        made = self.make()
+        topology = InstanceNUMATopology(cells=[InstanceNUMACell(
+            id=1, pcpuset={0, 1}, memory=512, cpu_policy="dedicated",
+            cpu_pinning={0: 6, 1: 7})])
+        await self.api.instance_update(self.ctxt, made.uuid, {"numa_topology": topology,
+                                                              "host": self.host})
+        [cell] = self.read(made.uuid, expected_attrs=["numa_topology"]).numa_topology.cells
+        self.assertEqual((1, {0: 6, 1: 7}), (cell.id, cell.cpu_pinning))
 
     async def test_update_that_lost_the_race_changes_nothing(self):
         made = self.make(task_state=states.SPAWNING)

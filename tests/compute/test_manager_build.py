@@ -117,6 +117,25 @@ class BuildTest(unittest.TestCase):
         self.assertEqual([[alternate]], cast["host_lists"])
         self.assertNotIn(instance.uuid, self.h.rt.tracked)
 
+    async def test_the_claimed_pinning_is_saved_on_the_instance(self):
+        pinned = FLAVOR.replace(vcpus=2, extra_specs={"hw:cpu_policy": "dedicated",
+                                                      "hw:numa_nodes": "1"})
+        topology = InstanceNUMATopology(cells=[InstanceNUMACell(
+            id=0, pcpuset={0, 1}, memory=512, cpu_policy="dedicated")])
+        first = await self.h.make_instance(flavor=pinned, vcpus=2, numa_topology=topology)
+        second = await self.h.make_instance(flavor=pinned, vcpus=2, numa_topology=topology)
+        self.assertEqual(common.ACTIVE, await self.h.build(first))
+        self.assertEqual(common.ACTIVE, await self.h.build(second))
+        host_cpus = []
+        for instance in (first, second):
+            stored = await self.h.read(instance.uuid, expected_attrs=["numa_topology"])
+            [cell] = stored.numa_topology.cells
+            self.assertEqual({0, 1}, set(cell.cpu_pinning))
+            self.assertEqual(self.h.rt.tracked[instance.uuid].numa_topology.cells[0]
+                             .cpu_pinning, cell.cpu_pinning)
+            host_cpus.extend(cell.cpu_pinning.values())
+        self.assertEqual(4, len(set(host_cpus)), "two guests pinned to the same CPU")
+
 
 class LibvirtError(Exception):
     """What libvirt raises (``libvirt.libvirtError``), under its own name below."""

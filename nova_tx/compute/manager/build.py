@@ -327,15 +327,20 @@ class BuildManager:
         mgr = self.mgr
         allocations = await mgr.allocations.get(ctxt, instance.uuid)
         try:
-            await common.maybe(mgr.rt.instance_claim(ctxt, instance, node, allocations,
-                                                     limits))
+            claim = await common.maybe(mgr.rt.instance_claim(ctxt, instance, node,
+                                                             allocations, limits))
         except exception.ComputeResourcesUnavailable as error:
             LOG.debug("%s", error.format_message())
             raise RescheduledException(instance_uuid=instance.uuid,
                                        reason=error.format_message()) from error
         try:
+            values: dict[str, Any] = {"host": mgr.host, "node": node,
+                                      "launched_on": mgr.host}
+            # The guest topology the kernel fitted (its pinning), as Nova's claim saves.
+            if getattr(claim, "numa_topology", None) is not None:
+                values["numa_topology"] = claim.numa_topology
             instance = await mgr.conductor.instance_update(
-                ctxt, instance.uuid, {"host": mgr.host, "node": node, "launched_on": mgr.host},
+                ctxt, instance.uuid, values,
                 expected_attrs=["flavor", "info_cache", "numa_topology", "pci_requests",
                                 "system_metadata", "metadata"])
             await self._build_resources_and_spawn(ctxt, instance, image, injected_files,
