@@ -11,6 +11,7 @@ from twisted.trial import unittest
 from nova_tx.compute import states
 from nova_tx.compute.manager import common
 from nova_tx.compute.manager.image_cache import base_name
+from nova_tx.db.main import instance_actions
 from nova_tx.objects.numa import InstanceNUMACell, InstanceNUMATopology
 from nova_tx.virt.fake import FakeDriver
 from tests.compute.harness import FLAVOR, HOST, ComputeHarness
@@ -135,6 +136,58 @@ class BuildTest(unittest.TestCase):
                              .cpu_pinning, cell.cpu_pinning)
             host_cpus.extend(cell.cpu_pinning.values())
         self.assertEqual(4, len(set(host_cpus)), "two guests pinned to the same CPU")
+
+    async def test_the_create_action_is_started_when_the_conductor_did_not(self):
+        instance = await self.h.make_instance()
+        ctxt = self.h.context()
+        self.assertEqual(common.ACTIVE, await self.h.build(instance, ctxt=ctxt))
+        events = await self.h.events(instance.uuid)
+        self.assertEqual([("create", "compute__do_build_and_run_instance", "Success")],
+                         events)
+        actions = await self.h.pool.do(instance_actions.get_by_instance, instance.uuid)
+        self.assertEqual([ctxt.request_id, self.h.ctxt.request_id],
+                         [a.request_id for a in actions])
+
+
+class GatedSpawnDriver(FakeDriver):
+    """Spawns that wait until the test lets them finish."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gates: list[defer.Deferred] = []
+
+    def spawn(self, *args, **kwargs):
+        gate: defer.Deferred = defer.Deferred()
+        self.gates.append(gate)
+        return gate.addCallback(lambda _: FakeDriver.spawn(self, *args, **kwargs))
+
+
+class ConcurrentBuildsTest(unittest.TestCase):
+    timeout = 60
+
+    async def setUp(self):
+        self.h = await ComputeHarness(self, driver_class=GatedSpawnDriver,
+                                      max_concurrent_builds=1).start()
+
+    async def test_max_concurrent_builds_holds_the_next_build_back(self):
+        from twisted.internet import reactor, task
+
+        first, second = await self.h.make_instance(), await self.h.make_instance()
+        builds = [defer.Deferred.fromCoroutine(self.h.build(i)) for i in (first, second)]
+        for _ in range(200):
+            if self.h.driver.gates:
+                break
+            await task.deferLater(reactor, 0.02, lambda: None)
+        await task.deferLater(reactor, 0.3, lambda: None)
+        self.assertEqual(1, len(self.h.driver.gates))
+        self.assertEqual(states.BUILDING, (await self.h.read(second.uuid)).vm_state)
+        self.h.driver.gates[0].callback(None)
+        for _ in range(200):
+            if len(self.h.driver.gates) == 2:
+                break
+            await task.deferLater(reactor, 0.02, lambda: None)
+        self.h.driver.gates[1].callback(None)
+        self.assertEqual([common.ACTIVE, common.ACTIVE], await defer.gatherResults(builds))
 
 
 class LibvirtError(Exception):
