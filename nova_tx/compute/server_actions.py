@@ -130,6 +130,18 @@ class ServerActionsAPI:
                                     user_id=context.user_id, project_id=context.project_id)
 
         await self._in_cell(located, lock)
+        system_metadata = dict(instance.system_metadata)
+        if reason is not None:
+            system_metadata["locked_reason"] = reason
+        self._notify(context, instance.replace(locked=True, locked_by=locked_by,
+                                               system_metadata=system_metadata), "lock")
+
+    def _notify(self, context: Any, instance: Instance, action: str) -> None:
+        """``instance.lock``/``instance.unlock`` from nova-api, as Nova sends them."""
+        notifier = self.servers.notifier
+        if notifier is not None:
+            notifier.notify_about_instance_action(context, instance, action,
+                                                  source="nova-api")
 
     async def unlock(self, context: Any, located: Located) -> None:
         instance = self._in_a_cell(located, "unlock")
@@ -143,6 +155,10 @@ class ServerActionsAPI:
                                     user_id=context.user_id, project_id=context.project_id)
 
         await self._in_cell(located, unlock)
+        system_metadata = {k: v for k, v in instance.system_metadata.items()
+                           if k != "locked_reason"}
+        self._notify(context, instance.replace(locked=False, locked_by=None,
+                                               system_metadata=system_metadata), "unlock")
 
     # -- admin -----------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ the compute side) and no bandwidth (Nova's is empty without the XenAPI driver).
 from __future__ import annotations
 
 import datetime
+import inspect
+import traceback
 from typing import Any
 
 from nova_tx.db.types import utcnow
@@ -121,19 +123,65 @@ def instance_data(context, instance: Instance) -> dict[str, Any]:
     }
 
 
+def exception_payload(error: BaseException) -> dict[str, Any]:
+    """Nova's ``ExceptionPayload`` (1.1) of a failure: where it was raised (the last
+    frame of its traceback), its class and message, and the traceback."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = inspect.getmodule(tb.tb_frame) if tb is not None else None
+    message = (error.format_message() if hasattr(error, "format_message")
+               else str(error))
+    return _Named("ExceptionPayload", "1.1", {
+        "module_name": module.__name__ if module else "",
+        "function_name": tb.tb_frame.f_code.co_name if tb is not None else "",
+        "exception": type(error).__name__,
+        "exception_message": message,
+        "traceback": "".join(traceback.format_exception(error)),
+    }).to_primitive()
+
+
 class InstanceActionPayload(base.NotificationPayloadBase):
-    """An action on an instance (``instance.delete.start``, ...): the instance and
-    the fault of a failed action (none here)."""
+    """An action on an instance (``instance.delete.start``, ``instance.lock``,
+    ``instance.reboot.error``...): the instance and, for a failed action, the fault."""
 
     SCHEMA_NAME = "InstanceActionPayload"
     VERSION = "1.9"
 
-    def __init__(self, context, instance: Instance):
+    def __init__(self, context, instance: Instance, error: BaseException | None = None):
         self.context = context
         self.instance = instance
+        self.error = error
 
     def data(self) -> dict[str, Any]:
-        return {**instance_data(self.context, self.instance), "fault": None}
+        fault = None if self.error is None else exception_payload(self.error)
+        return {**instance_data(self.context, self.instance), "fault": fault}
+
+
+class InstanceCreatePayload(InstanceActionPayload):
+    """``instance.create.*``: the action payload with the key pairs, tags, trusted
+    image certificates and the instance's name on its hypervisor."""
+
+    SCHEMA_NAME = "InstanceCreatePayload"
+    VERSION = "1.13"
+
+    def __init__(self, context, instance: Instance, conf, error: BaseException | None = None):
+        super().__init__(context, instance, error)
+        self.conf = conf
+
+    def data(self) -> dict[str, Any]:
+        from nova_tx.compute.servers import instance_name
+        from nova_tx.notifications.keypair import KeypairPayload
+
+        i = self.instance
+        return {
+            **super().data(),
+            "keypairs": [KeypairPayload(k).to_primitive() for k in i.keypairs or []],
+            "tags": list(i.tags),
+            "trusted_image_certificates": (None if i.trusted_certs is None
+                                           else list(i.trusted_certs)),
+            "instance_name": instance_name(self.conf, i),
+        }
 
 
 class InstanceUpdatePayload(base.NotificationPayloadBase):
@@ -270,6 +318,37 @@ class InstanceNotifier:
             event_type=base.EventType("instance", "delete", phase),
             publisher=base.NotificationPublisher(host=host, source="nova-api"),
             payload=InstanceActionPayload(context, instance),
+        ).emit(self.versioned, context)
+
+    def notify_about_instance_action(self, context, instance: Instance, action: str,
+                                     phase: str | None = None, *,
+                                     source: str = "nova-compute",
+                                     error: BaseException | None = None,
+                                     legacy_event: str | None = None) -> None:
+        """``instance.<action>[.<phase>]`` (versioned; ERROR priority for the error
+        phase, with the fault) and, with ``legacy_event``, the legacy
+        ``compute.instance.<legacy_event>.<phase>`` (publisher ``compute.<host>``), as
+        Nova's ``notify_about_instance_action`` and ``notify_about_instance_usage``."""
+        host = self._host()
+        if legacy_event and self.legacy is not None and self.legacy.is_enabled():
+            payload = info_from_instance(instance, self.conf)
+            if error is not None:
+                payload["message"] = (error.format_message()
+                                      if hasattr(error, "format_message") else str(error))
+            event = "compute.instance.%s" % legacy_event + (f".{phase}" if phase else "")
+            try:
+                prepared = self.legacy.prepare(publisher_id=f"compute.{host}")
+                (prepared.error if phase == "error" else prepared.info)(
+                    context, event, payload)
+            except Exception:
+                base.LOG.exception("%s could not be sent", event)
+        payload_type = InstanceCreatePayload if action == "create" else None
+        payload = (InstanceCreatePayload(context, instance, self.conf, error)
+                   if payload_type else InstanceActionPayload(context, instance, error))
+        base.NotificationBase(
+            event_type=base.EventType("instance", action, phase),
+            publisher=base.NotificationPublisher(host=host, source=source),
+            payload=payload, priority="ERROR" if phase == "error" else "INFO",
         ).emit(self.versioned, context)
 
     def send_update(self, context, old: Instance, new: Instance) -> None:

@@ -45,7 +45,7 @@ class ActionsServer(ServersServer):
 
 class ServerActionsTest(unittest.TestCase):
     def setUp(self):
-        self.api = ActionsServer(self)
+        self.api = ActionsServer(self, notification_format="both")
 
     async def act(self, server, body, token=DEMO, microversion="2.1"):
         return await self.api.request("POST", f"/v2.1/servers/{server.uuid}/action",
@@ -144,6 +144,36 @@ class ServerActionsTest(unittest.TestCase):
         self.assertEqual((False, None), (stored.locked, stored.locked_by))
         self.assertNotIn("locked_reason", stored.system_metadata)
         self.assertEqual(["lock", "unlock"], sorted(self.actions(server)))
+
+    async def test_lock_and_unlock_notifications_like_the_samples(self):
+        from tests.api.flavor_server import notification_sample
+        from tests.api.test_server_notifications import resolved, shape
+
+        server = self.api.add_instance(host="compute1")
+        await self.act(server, {"lock": {"locked_reason": "maintenance"}},
+                       microversion="2.73")
+        await self.act(server, {"unlock": None})
+        locked, unlocked = self.api.notifications()
+        for sent, name, event in ((locked, "instance-lock-with-reason.json", "instance.lock"),
+                                  (unlocked, "instance-unlock.json", "instance.unlock")):
+            expected = resolved(notification_sample(name))["payload"]
+            # The payload's object and fields (the sample's block device and address
+            # lists are its own server's).
+            self.assertEqual(
+                (expected["nova_object.name"], expected["nova_object.version"],
+                 sorted(expected["nova_object.data"])),
+                (sent["payload"]["nova_object.name"], sent["payload"]["nova_object.version"],
+                 sorted(sent["payload"]["nova_object.data"])), name)
+            self.assertEqual(shape(expected["nova_object.data"]["flavor"]),
+                             shape(sent["payload"]["nova_object.data"]["flavor"]))
+            self.assertEqual((event, "INFO"), (sent["event_type"], sent["priority"]))
+            self.assertTrue(sent["publisher_id"].startswith("nova-api:"))
+        self.assertEqual((True, "maintenance"),
+                         (locked["payload"]["nova_object.data"]["locked"],
+                          locked["payload"]["nova_object.data"]["locked_reason"]))
+        self.assertEqual((False, None),
+                         (unlocked["payload"]["nova_object.data"]["locked"],
+                          unlocked["payload"]["nova_object.data"]["locked_reason"]))
 
     async def test_an_admins_lock_needs_unlock_override(self):
         server = self.api.add_instance(host="compute1")
