@@ -57,6 +57,43 @@ interval_opts = [
     ),
 ]
 
+running_deleted_opts = [
+    cfg.StrOpt(
+        "running_deleted_instance_action",
+        default="reap",
+        choices=[
+            ("reap", "Powers down the instances and deletes them"),
+            ("log", "Logs warning message about deletion of the resource"),
+            ("shutdown", "Powers down instances and marks them as non-bootable which "
+             "can be later used for debugging/analysis"),
+            ("noop", "Takes no action"),
+        ],
+        help="The compute service periodically checks for instances that have been "
+        "deleted in the database but remain running on the compute node. The above "
+        "option enables action to be taken when such instances are identified.\n\n"
+        "Related options:\n\n* ``running_deleted_instance_poll_interval``\n"
+        "* ``running_deleted_instance_timeout``",
+    ),
+    cfg.IntOpt(
+        "running_deleted_instance_poll_interval",
+        default=1800,
+        help="Time interval in seconds to wait between runs for the clean up action.\n"
+        "If set to 0, above check will be disabled. If \"running_deleted_instance"
+        "_action\" is set to \"log\" or \"reap\", a value greater than 0 must be set."
+        "\n\nPossible values:\n\n* Any positive integer in seconds enables the "
+        "option.\n* 0: Disables the option.\n* 1800: Default value.\n\nRelated "
+        "options:\n\n* running_deleted_instance_action",
+    ),
+    cfg.IntOpt(
+        "running_deleted_instance_timeout",
+        default=0,
+        help="Time interval in seconds to wait for the instances that have been marked "
+        "as deleted in database to be eligible for cleanup.\n\nPossible values:\n\n"
+        "* Any positive integer in seconds(default is 0).\n\nRelated options:\n\n"
+        "* \"running_deleted_instance_action\"",
+    ),
+]
+
 timeout_opts = [
     cfg.IntOpt(
         "reboot_timeout",
@@ -251,7 +288,7 @@ workarounds_opts = [
     ),
 ]
 
-DEFAULT_OPTS = interval_opts + timeout_opts + manager_opts
+DEFAULT_OPTS = interval_opts + running_deleted_opts + timeout_opts + manager_opts
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -46,7 +46,8 @@ class IntervalsTest(unittest.TestCase):
     def test_nova_defaults(self):
         self.assertEqual({"sync_power_states": 600, "heal_instance_info_cache": 60,
                           "run_image_cache_manager_pass": 2400,
-                          "sync_scheduler_instance_info": 120},
+                          "sync_scheduler_instance_info": 120,
+                          "cleanup_running_deleted_instances": 1800},
                          self.periodic().intervals())
 
     def test_zero_is_the_default_spacing_and_negative_is_off(self):
@@ -54,7 +55,7 @@ class IntervalsTest(unittest.TestCase):
             sync_power_state_interval=0, heal_instance_info_cache_interval=0,
             image_cache__manager_interval=-1, scheduler_instance_sync_interval=-1,
             reclaim_instance_interval=30, instance_build_timeout=600,
-            reboot_timeout=300).intervals()
+            reboot_timeout=300, running_deleted_instance_action="noop").intervals()
         self.assertEqual({"sync_power_states": 60, "reclaim_queued_deletes": 30,
                           "check_instance_build_time": 60, "poll_rebooting_instances": 60},
                          intervals)
@@ -187,6 +188,37 @@ class PeriodicTest(unittest.TestCase):
         self.assertEqual(sorted([base_name(self.h.image_id), unused_young,
                                  "not-a-base-file"]), sorted(os.listdir(base)))
         self.assertGreater(os.path.getmtime(used), long_ago + 3600)
+
+    async def deleted_behind_its_back(self, **values):
+        instance = await self.built()
+        if values:
+            await self.set(instance, **values)
+        await self.h.pool.do(instances.destroy, instance.uuid)
+        return instance
+
+    async def test_guests_of_deleted_instances_are_reaped(self):
+        deleted = await self.deleted_behind_its_back()
+        alive = await self.built()
+        self.assertEqual([deleted.uuid],
+                         await self.periodic.cleanup_running_deleted_instances(self.h.admin))
+        self.assertNotIn(deleted.uuid, self.h.driver.guests)
+        self.assertIn(alive.uuid, self.h.driver.guests)
+
+    async def test_running_deleted_instance_action_log_and_shutdown(self):
+        deleted = await self.deleted_behind_its_back()
+        self.h.conf.set_override("running_deleted_instance_action", "log")
+        await self.periodic.cleanup_running_deleted_instances(self.h.admin)
+        self.assertEqual(states.RUNNING, self.h.driver.guests[deleted.uuid].state)
+        self.h.conf.set_override("running_deleted_instance_action", "shutdown")
+        await self.periodic.cleanup_running_deleted_instances(self.h.admin)
+        self.assertEqual(states.SHUTDOWN, self.h.driver.guests[deleted.uuid].state)
+
+    async def test_running_deleted_instance_timeout_spares_recent_deletes(self):
+        self.h.conf.set_override("running_deleted_instance_timeout", 600)
+        deleted = await self.deleted_behind_its_back()
+        self.assertEqual([],
+                         await self.periodic.cleanup_running_deleted_instances(self.h.admin))
+        self.assertIn(deleted.uuid, self.h.driver.guests)
 
     async def test_scheduler_sync_sends_the_instances_of_the_host(self):
         first, second = await self.built(), await self.built()

@@ -11,6 +11,8 @@ builds that take too long              every 60 s when ``instance_build_timeout`
 soft reboots that hang                 every 60 s when ``reboot_timeout`` > 0
 image cache manager                    ``[image_cache] manager_interval`` (2400, -1 off)
 scheduler instance sync                ``scheduler_instance_sync_interval`` (120)
+guests of deleted instances            ``running_deleted_instance_poll_interval``
+                                       (1800, 0 off)
 =====================================  ===============================================
 
 A run that is still going when its next one is due is not started twice (Nova's
@@ -73,6 +75,10 @@ class PeriodicTasks(service.Service):
             "poll_rebooting_instances": DEFAULT_INTERVAL if conf.reboot_timeout else None,
             "run_image_cache_manager_pass": spacing(conf.image_cache.manager_interval),
             "sync_scheduler_instance_info": spacing(conf.scheduler_instance_sync_interval),
+            "cleanup_running_deleted_instances": (
+                conf.running_deleted_instance_poll_interval
+                if conf.running_deleted_instance_poll_interval > 0
+                and conf.running_deleted_instance_action != "noop" else None),
         }
         return {name: interval for name, interval in found.items() if interval}
 
@@ -231,6 +237,50 @@ class PeriodicTasks(service.Service):
             return []
         instances = await self._instances(ctxt)
         return await self.mgr.image_cache.manage(i.image_ref for i in instances)
+
+    async def cleanup_running_deleted_instances(self, ctxt: Any) -> list[str]:
+        """Nova's ``_cleanup_running_deleted_instances``: guests the hypervisor still
+        has of instances deleted (longer ago than ``running_deleted_instance_timeout``)
+        are logged, powered off or destroyed, as ``running_deleted_instance_action``
+        says; the uuids acted upon."""
+        action = self.mgr.conf.running_deleted_instance_action
+        if action == "noop":
+            return []
+        timeout = self.mgr.conf.running_deleted_instance_timeout
+        threshold = _utcnow() - datetime.timedelta(seconds=timeout)
+        handled = []
+        for uuid in await self.mgr.driver.list_instance_uuids():
+            try:
+                instance = await self.mgr.conductor.instance_get_by_uuid(
+                    ctxt, uuid, expected_attrs=["info_cache"], read_deleted="yes")
+            except exception.InstanceNotFound:
+                continue
+            if not instance.deleted or (timeout and instance.deleted_at is not None
+                                        and instance.deleted_at > threshold):
+                continue
+            handled.append(uuid)
+            if action == "log":
+                LOG.warning("Detected instance with name label '%s' which is marked as "
+                            "DELETED but still present on host.", instance.name)
+            elif action == "shutdown":
+                LOG.info("Powering off instance with name label '%s' which is marked as "
+                         "DELETED but still present on host.", instance.name)
+                try:
+                    await self.mgr.driver.power_off(instance)
+                except Exception:
+                    LOG.warning("Failed to power off instance %s", uuid, exc_info=True)
+            else:
+                LOG.info("Destroying instance with name label '%s' which is marked as "
+                         "DELETED but still present on host.", instance.name)
+                try:
+                    async with self.mgr.locks.hold(uuid):
+                        await self.mgr.driver.destroy(ctxt, instance,
+                                                      instance.network_info or [],
+                                                      block_device_info=None)
+                except Exception:
+                    LOG.warning("Periodic cleanup failed to delete instance %s", uuid,
+                                exc_info=True)
+        return handled
 
     async def sync_scheduler_instance_info(self, ctxt: Any) -> None:
         """Nova's ``_sync_scheduler_instance_info``: the schedulers get the whole list
