@@ -67,7 +67,12 @@ class PowerManager:
                                             f"compute_{method}", action):
                 try:
                     yield
-                except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                except exception.InstanceNotFound:
+                    raise
+                except exception.UnexpectedTaskStateError as error:
+                    # Preempted by another task: that task owns the task state now.
+                    LOG.info("Task possibly preempted: %s", error.format_message())
+                    await common.add_instance_fault(self.mgr, ctxt, instance, error)
                     raise
                 except Exception as error:
                     await common.add_instance_fault(self.mgr, ctxt, instance, error)
