@@ -72,6 +72,12 @@ def start_event_loop() -> None:
         _event_loop_thread.start()
 
 
+def _daemon_thread(*args: Any, **kwargs: Any) -> threading.Thread:
+    thread = threading.Thread(*args, **kwargs)
+    thread.daemon = True
+    return thread
+
+
 class Host:
     """One libvirt connection and the pool its calls run in."""
 
@@ -84,6 +90,9 @@ class Host:
         self._reactor = reactor
         self._pool = threadpool.ThreadPool(minthreads=1, maxthreads=max_threads,
                                            name="libvirt")
+        # A service that exits without cleanup_host must still exit: a libvirt call
+        # cannot be cancelled anyway, so its threads do not hold the process.
+        self._pool.threadFactory = _daemon_thread
         self._conn: libvirt.virConnect | None = None
         self._callback_id: int | None = None
         self._listeners: list[Callable[[virt_driver.LifecycleEvent], Any]] = []
