@@ -35,7 +35,9 @@ from oslo_config import cfg
 from nova_tx import exception
 from nova_tx.cmd import common
 from nova_tx.cmd.common import args
+from nova_tx.cmd.db_archive import ArchiveCommands
 from nova_tx.cmd.numa import NumaCommands
+from nova_tx.cmd.online_migrations import OnlineMigrationCommands
 from nova_tx.cmd.placement import PlacementCommands
 from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
@@ -88,8 +90,12 @@ def _check_revision(database: str, version: str | None) -> None:
         migration.resolve_revision(database, version)
 
 
-class DbCommands(_Command):
-    """Class for managing the main database."""
+class DbCommands(ArchiveCommands, OnlineMigrationCommands, _Command):
+    """Class for managing the main database.
+
+    archive_deleted_rows and purge come from :mod:`nova_tx.cmd.db_archive`,
+    online_data_migrations from :mod:`nova_tx.cmd.online_migrations`.
+    """
 
     def version(self) -> None:
         """Print the current database version."""
