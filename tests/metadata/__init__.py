@@ -1,0 +1,1 @@
+"""Tests of the metadata service, vendordata, passwords and config drives (issue 12)."""
