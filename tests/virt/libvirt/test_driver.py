@@ -317,6 +317,23 @@ class LifecycleTest(DriverCase):
             os.path.join(self.instances_path, instance.uuid, "disk"))
         self.assertEqual(info["backing-filename"], base)
 
+    async def test_a_restarted_driver_finds_its_running_guests(self):
+        # libvirt's test:///default keeps its guests while any connection is open, as
+        # libvirtd keeps them while nova-compute restarts.
+        keeper = libvirt.open("test:///default")
+        self.addCleanup(keeper.close)
+        driver = await self.start_driver()
+        instance = make_instance()
+        await driver.spawn(None, instance, {"id": IMAGE}, [], None, {})
+        await driver.cleanup_host("compute1")
+        again = LibvirtDriver(driver.conf, reactor=reactor)
+        await again.init_host("compute1")
+        self.addCleanup(again.cleanup_host, "compute1")
+        self.assertIn(instance.uuid, await again.list_instance_uuids())
+        self.assertEqual(await self.state(again, instance), states.RUNNING)
+        self.assertEqual(await again.get_console_output(None, instance), b"")
+        await again.destroy(None, instance, None)
+
     async def test_spawn_without_power_on(self):
         driver = await self.start_driver()
         instance = await self.spawn(driver, power_on=False)
