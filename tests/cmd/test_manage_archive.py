@@ -15,6 +15,7 @@ from nova_tx.db.main import models as main_models
 from nova_tx.db.types import utcnow
 from tests.cmd import CommandTestCase, Deployment
 from tests.cmd.test_manage import UNREACHABLE_PG, one_cell, two_cells
+from tests.db.fixtures import fresh_database_url
 
 ARCHIVE = ("db", "archive_deleted_rows")
 PURGE = ("db", "purge")
@@ -328,3 +329,49 @@ class TenThousandTest(ArchiveCase):
             "DB: Deleted 10000 rows from shadow_instances based on timestamp column (n/a)"])
         self.assertEqual({}, archive.shadow_row_counts(self.dep.engine(self.url)))
         self.assertOutcome(self.run_cmd(*PURGE, "--all"), 3)
+
+
+class ServerDatabaseArchiveMixin:
+    """Archive and purge on a database server: insert-from-select into the shadow
+    tables (named enum types on PostgreSQL), foreign keys enforced (MariaDB)."""
+
+    backend: str
+
+    def test_archive_then_purge(self):
+        dep = self.dep
+        dep.api_url = fresh_database_url(self, self.backend)
+        dep.main_url = fresh_database_url(self, self.backend)
+        dep.write_conf()
+        self.assertOutcome(self.run_cmd("api_db", "sync"), 0)
+        self.assertOutcome(self.run_cmd("db", "sync", "--local_cell"), 0)
+        cell1 = dep.add_cell("cell1", dep.main_url, dep.transport_url)
+        gone = add_instances(dep, dep.main_url, cell1, 30, True)
+        live = add_instances(dep, dep.main_url, cell1, 2, False)
+        with dep.engine(dep.main_url).begin() as conn:
+            # A locked_by value: the enum column of shadow_instances.
+            conn.execute(instances_t.update().where(instances_t.c.uuid == gone[0])
+                         .values(locked_by="admin"))
+        outcome = self.run_cmd(*ARCHIVE, "--until-complete", "--max_rows", "7",
+                               "--verbose")
+        self.assertOutcome(outcome, 1, out=["complete"])
+        self.assertEqual(30, count(dep, dep.main_url, shadow("instances")))
+        self.assertEqual(30, count(dep, dep.main_url, shadow("instance_actions_events")))
+        self.assertEqual(["admin"], [locked for (locked,) in dep.rows(
+            dep.main_url, shadow("instances"), "locked_by") if locked])
+        self.assertEqual(2, count(dep, dep.main_url, instances_t))
+        self.assertEqual(2, count(dep, dep.api_url, mappings_t,
+                                  mappings_t.c.instance_uuid.in_(live)))
+        self.assertEqual(0, count(dep, dep.api_url, mappings_t,
+                                  mappings_t.c.instance_uuid.in_(gone)))
+        self.assertOutcome(self.run_cmd(*PURGE, "--all"), 0)
+        self.assertEqual({}, archive.shadow_row_counts(dep.engine(dep.main_url)))
+
+
+class PostgreSQLArchiveTest(ServerDatabaseArchiveMixin, CommandTestCase):
+    main = staticmethod(manage.main)
+    backend = "postgresql"
+
+
+class MySQLArchiveTest(ServerDatabaseArchiveMixin, CommandTestCase):
+    main = staticmethod(manage.main)
+    backend = "mysql"

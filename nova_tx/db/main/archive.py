@@ -50,6 +50,24 @@ def archivable_tables() -> list[sa.Table]:
             if table.name in models.SHADOW_TABLES]
 
 
+def _copy(conn: sa.Connection, table: sa.Table, where) -> sa.Insert:
+    """INSERT INTO shadow_<table> SELECT ... FROM <table> WHERE ``where``.
+
+    On PostgreSQL an enum column and its shadow twin are two named types, and one is
+    not assigned to the other: the value goes through text.
+    """
+    shadow = models.shadow_table(table.name)
+    columns = []
+    for column in table.c:
+        if conn.dialect.name == "postgresql" and isinstance(column.type, sa.Enum):
+            columns.append(sa.cast(sa.cast(column, sa.Text), shadow.c[column.name].type)
+                           .label(column.name))
+        else:
+            columns.append(column)
+    return shadow.insert().from_select([c.name for c in table.c],
+                                       sa.select(*columns).where(where))
+
+
 def _fk_statements(conn: sa.Connection, table: sa.Table, column: sa.Column,
                    records: Sequence) -> tuple[collections.deque, collections.deque]:
     """Inserts into shadow tables and deletes of the rows that refer to ``records``.
@@ -75,10 +93,7 @@ def _fk_statements(conn: sa.Connection, table: sa.Table, column: sa.Column,
             child_records = [row[0] for row in conn.execute(
                 sa.select(child_id).where(fk.parent.in_(referenced)))]
             if child_records:
-                shadow = models.shadow_table(child.name)
-                inserts.appendleft(shadow.insert().from_select(
-                    [c.name for c in child.c],
-                    sa.select(child).where(child_id.in_(child_records))))
+                inserts.appendleft(_copy(conn, child, child_id.in_(child_records)))
                 deletes.appendleft(child.delete().where(child_id.in_(child_records)))
             nested_inserts, nested_deletes = _fk_statements(conn, child, child_id,
                                                             child_records)
@@ -117,9 +132,7 @@ def _archive_table(engine: sa.Engine, table: sa.Table, max_rows: int,
             conn.execute(statement)
         for statement in fk_deletes:
             extras[statement.table.name] += conn.execute(statement).rowcount
-        shadow = models.shadow_table(table.name)
-        conn.execute(shadow.insert().from_select(
-            [c.name for c in table.c], sa.select(table).where(column.in_(records))))
+        conn.execute(_copy(conn, table, column.in_(records)))
         archived = conn.execute(table.delete().where(column.in_(records))).rowcount
     return archived, uuids, dict(extras)
 
