@@ -96,6 +96,11 @@ class Host:
         self._conn: libvirt.virConnect | None = None
         self._callback_id: int | None = None
         self._listeners: list[Callable[[virt_driver.LifecycleEvent], Any]] = []
+        #: Seconds a "stopped" event waits for a "started" that would cancel it (Nova's
+        #: 15 s: a rebooting guest stops and starts again, and the manager must not
+        #: sync its power state to SHUTDOWN in between).
+        self.lifecycle_delay = 15.0
+        self._delayed: dict[str, Any] = {}
         self._caps: caps_mod.HostCapabilities | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -122,7 +127,12 @@ class Host:
             raise
 
     async def stop(self) -> None:
-        """Unsubscribe, close the connection and stop the pool (its threads join)."""
+        """Unsubscribe, close the connection and stop the pool (its threads join).
+        Pending "stopped" events are dropped: the next start reads the guests' states."""
+        for pending in self._delayed.values():
+            if pending.active():
+                pending.cancel()
+        self._delayed.clear()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -213,8 +223,24 @@ class Host:
         self._reactor.callFromThread(self._deliver, dom.UUIDString(), transition)
 
     def _deliver(self, uuid: str, transition: str) -> None:
+        """Any event of a guest cancels its pending "stopped"; a "stopped" waits
+        ``lifecycle_delay`` seconds (Nova's ``_event_emit_delayed``)."""
+        pending = self._delayed.pop(uuid, None)
+        if pending is not None and pending.active():
+            pending.cancel()
         event = virt_driver.LifecycleEvent(instance_uuid=uuid, transition=transition,
                                            timestamp=self._reactor.seconds())
+        if transition == virt_driver.EVENT_STOPPED and self.lifecycle_delay > 0:
+            self._delayed[uuid] = self._reactor.callLater(
+                self.lifecycle_delay, self._emit_delayed, event)
+            return
+        self._emit(event)
+
+    def _emit_delayed(self, event: virt_driver.LifecycleEvent) -> None:
+        self._delayed.pop(event.instance_uuid, None)
+        self._emit(event)
+
+    def _emit(self, event: virt_driver.LifecycleEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)

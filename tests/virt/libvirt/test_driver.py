@@ -467,6 +467,7 @@ class LifecycleTest(DriverCase):
         import threading
 
         driver = await self.start_driver()
+        driver.host.lifecycle_delay = 0.05
         events: list[virt_driver.LifecycleEvent] = []
         threads_seen: set[str] = set()
 

@@ -194,3 +194,48 @@ class PureParsingTest(unittest.SynchronousTestCase):
         self.assertEqual(caps.guests, [["x86_64", "qemu", "hvm"], ["x86_64", "kvm", "hvm"]])
         self.assertEqual(caps.cells, [])
         self.assertRaises(exception.Invalid, caps_mod.parse_capabilities, "<x")
+
+
+class DelayedStopTest(unittest.SynchronousTestCase):
+    """Nova's delayed "stopped": a reboot's stop-then-start is one "started"."""
+
+    def setUp(self):
+        from twisted.internet.task import Clock
+
+        self.clock = Clock()
+        self.host = Host("test:///default", reactor=self.clock)
+        self.events = []
+        self.host.register_event_listener(self.events.append)
+
+    def transitions(self):
+        return [(e.instance_uuid, e.transition, e.timestamp) for e in self.events]
+
+    def test_stopped_waits_and_then_arrives(self):
+        self.host._deliver("u1", "stopped")
+        self.clock.advance(14)
+        self.assertEqual(self.events, [])
+        self.clock.advance(1)
+        self.assertEqual(self.transitions(), [("u1", "stopped", 0)])
+
+    def test_a_start_within_the_delay_cancels_the_stop(self):
+        self.host._deliver("u1", "stopped")
+        self.clock.advance(3)
+        self.host._deliver("u1", "started")
+        self.clock.advance(30)
+        self.assertEqual(self.transitions(), [("u1", "started", 3)])
+
+    def test_other_guests_and_other_events_are_immediate(self):
+        self.host._deliver("u1", "stopped")
+        self.host._deliver("u2", "paused")
+        self.assertEqual(self.transitions(), [("u2", "paused", 0)])
+        self.clock.advance(15)
+        self.assertEqual([t[:2] for t in self.transitions()],
+                         [("u2", "paused"), ("u1", "stopped")])
+
+    def test_a_failing_listener_does_not_stop_the_others(self):
+        def broken(event):
+            raise RuntimeError("listener bug")
+        self.host._listeners.insert(0, broken)
+        with self.assertLogs("nova_tx.virt.libvirt.host", "ERROR"):
+            self.host._deliver("u1", "started")
+        self.assertEqual(len(self.events), 1)
