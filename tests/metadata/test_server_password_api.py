@@ -1,0 +1,56 @@
+"""``/servers/{id}/os-server-password`` over HTTP: Nova's sample, the owner's and an
+admin's access, another project's 404/403, and a clear that lets the guest post again."""
+from __future__ import annotations
+
+from twisted.trial import unittest
+
+from nova_tx.api.compute import server_password
+from nova_tx.metadata import password
+from tests.api.servers_server import ADMIN, DEMO, RESOURCES, ServersServer, sample
+
+
+class PasswordServer(ServersServer):
+    RESOURCES = RESOURCES + [server_password.routes]
+
+
+class ServerPasswordTest(unittest.TestCase):
+    def setUp(self):
+        self.api = PasswordServer(self)
+        self.server = self.api.add_instance(system_metadata=password.chunks("x" * 300))
+        self.path = "/v2.1/servers/%s/os-server-password" % self.server.uuid
+
+    def stored(self):
+        return self.api.get_instance(self.server.uuid,
+                                     expected_attrs=("system_metadata",)).system_metadata
+
+    async def test_show_matches_the_sample_shape(self):
+        reply = await self.api.request("GET", self.path, token=DEMO)
+        self.assertEqual((200, {"password": "x" * 300}), (reply.code, reply.json))
+        self.assertEqual(set(sample("os-server-password", "get-password-resp.json")),
+                         set(reply.json))
+
+    async def test_clear_then_empty(self):
+        reply = await self.api.request("DELETE", self.path, token=DEMO)
+        self.assertEqual(204, reply.code)
+        self.assertIsNone(password.extract(self.stored()))
+        reply = await self.api.request("GET", self.path, token=ADMIN)
+        self.assertEqual({"password": ""}, reply.json)
+
+    async def test_none_set_is_empty_string(self):
+        other = self.api.add_instance()
+        reply = await self.api.request(
+            "GET", "/v2.1/servers/%s/os-server-password" % other.uuid, token=DEMO)
+        self.assertEqual({"password": ""}, reply.json)
+
+    async def test_unknown_server_is_404(self):
+        reply = await self.api.request(
+            "GET", "/v2.1/servers/00000000-0000-0000-0000-000000000000/os-server-password",
+            token=DEMO)
+        self.assertEqual(404, reply.code)
+
+    async def test_other_project_cannot_read_or_clear(self):
+        for method in ("GET", "DELETE"):
+            reply = await self.api.request(method, self.path, token="other:otherproject")
+            self.assertIn(reply.code, (403, 404), method)
+            self.assertNotIn(b"xxxx", reply.raw)
+        self.assertEqual("x" * 300, password.extract(self.stored()))
