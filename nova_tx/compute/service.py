@@ -93,7 +93,18 @@ class ComputeService(BusService):
             scheduler_info=SchedulerInstanceInfoClient(transport, conf, reactor=reactor),
             network_api=make_network_api(conf, reactor=reactor),
             image_api=make_image_api(conf, reactor=reactor), placement=make_client(conf),
-            reactor=reactor)
+            reactor=reactor, notifier=self._instance_notifier())
+
+    def _instance_notifier(self) -> Any:
+        """The instance.* notifications of this compute (legacy publisher
+        ``compute.<host>``, versioned ``nova-compute:<host>``)."""
+        from nova_tx.bus.notifier import get_notifier, get_versioned_notifier
+        from nova_tx.notifications.instance import InstanceNotifier
+
+        conf, transport = self.conf, self.transport
+        return InstanceNotifier(
+            conf, legacy=get_notifier(transport, conf, "compute"),
+            versioned=get_versioned_notifier(transport, conf, f"nova-compute:{conf.host}"))
 
     def _instance_with_deleted(self, ctxt: Any, instance_uuid: str) -> Any:
         """An instance, deleted ones included: the tracker removes the allocations of

@@ -52,7 +52,7 @@ class ComputeManager:
     def __init__(self, conf: cfg.ConfigOpts, *, driver: Any, resource_tracker: Any,
                  conductor: Any, compute_task_api: Any, scheduler_info: Any,
                  network_api: Any, image_api: Any, placement: Any, host: str | None = None,
-                 reactor: Any = None):
+                 reactor: Any = None, notifier: Any = None):
         if reactor is None:
             from twisted.internet import reactor
         self.conf = conf
@@ -67,6 +67,8 @@ class ComputeManager:
         self.scheduler_info = scheduler_info
         self.network_api = network_api
         self.image_api = image_api
+        #: ``nova_tx.notifications.instance.InstanceNotifier`` (None: none sent).
+        self.notifier = notifier
         self.allocations = PlacementAllocations(placement)
         self.image_cache = ImageCache(conf, image_api, reactor=reactor)
         self.locks = InstanceLocks()

@@ -233,14 +233,19 @@ class BuildManager:
                                         "create") as event:
             try:
                 started = time.monotonic()
+                await common.notify_action(self.mgr, ctxt, instance, "create", "start")
                 await self._build_and_run_instance(
                     ctxt, instance, image, injected_files, admin_password,
                     networks, security_groups, block_device_mapping, node, limits)
                 LOG.info("Took %0.2f seconds to build instance %s.",
                          time.monotonic() - started, instance.uuid)
+                await common.notify_action(self.mgr, ctxt, instance, "create", "end",
+                                           reread=True)
                 return common.ACTIVE
             except RescheduledException as error:
                 event.failed(error, error.kwargs.get("reason"))
+                await common.notify_action(self.mgr, ctxt, instance, "create", "error",
+                                           error=error, reread=True)
                 alternates = self._alternates(host_list, node)
                 if not filter_properties.get("retry") or not alternates:
                     LOG.debug("No alternate host for instance %s, not rescheduling",
@@ -267,6 +272,8 @@ class BuildManager:
                                   "rescheduling build.", instance.uuid)
                 event.failed(error, error.kwargs.get("reason")
                              if isinstance(error, exception.NovaException) else None)
+                await common.notify_action(self.mgr, ctxt, instance, "create", "error",
+                                           error=error, reread=True)
                 await self._fail(ctxt, instance, error)
                 return common.FAILED
 

@@ -213,3 +213,31 @@ class InstanceEvent:
         except Exception:
             LOG.exception("Could not finish event %s of instance %s", self.event,
                           self.instance_uuid)
+
+
+
+async def notify_action(mgr: Any, ctxt: Any, instance: Any, action: str, phase: str, *,
+                        error: BaseException | None = None, reread: bool = False) -> None:
+    """``instance.<action>.<phase>`` and the legacy ``compute.instance.<action>.<phase>``
+    from this compute (Nova's ``notify_about_instance_action`` and
+    ``_notify_about_instance_usage``). ``reread``: the instance as it is now (an end
+    phase, after the action changed it). A notification never fails the action."""
+    notifier = getattr(mgr, "notifier", None)
+    if notifier is None:
+        return
+    try:
+        if reread:
+            instance = await mgr.conductor.instance_get_by_uuid(
+                ctxt, instance.uuid, expected_attrs=NOTIFY_ATTRS)
+        notifier.notify_about_instance_action(ctxt, instance, action, phase, error=error,
+                                              legacy_event=action)
+    except exception.InstanceNotFound:
+        LOG.debug("Instance %s is gone: no %s.%s notification", instance.uuid, action,
+                  phase)
+    except Exception:
+        LOG.exception("instance.%s.%s could not be sent", action, phase)
+
+
+#: What an instance notification shows (its flavor, addresses, metadata...).
+NOTIFY_ATTRS = ["flavor", "info_cache", "metadata", "system_metadata", "tags", "keypairs",
+                "trusted_certs"]

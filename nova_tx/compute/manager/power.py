@@ -27,6 +27,17 @@ from nova_tx.objects.instance import Instance
 LOG = logging.getLogger("nova_tx.compute.manager.power")
 
 
+#: The notification of each power method (Nova's event names: a stop is a power_off).
+NOTIFICATIONS = {
+    "reboot_instance": "reboot", "stop_instance": "power_off",
+    "start_instance": "power_on", "pause_instance": "pause",
+    "unpause_instance": "unpause", "suspend_instance": "suspend",
+    "resume_instance": "resume",
+}
+#: Those Nova also sends an ``.error`` phase for.
+ERROR_NOTIFICATIONS = frozenset({"reboot"})
+
+
 def as_instance(value: Any) -> Instance:
     return value if isinstance(value, Instance) else Instance.from_primitive(value)
 
@@ -60,11 +71,16 @@ class PowerManager:
     async def operation(self, ctxt: Any, instance: Instance, method: str, action: str,
                         *, locked: bool = True) -> AsyncIterator[None]:
         """Nova's ``@wrap_instance_fault``, ``@reverts_task_state`` and
-        ``@wrap_instance_event(prefix='compute')`` around one method."""
+        ``@wrap_instance_event(prefix='compute')`` around one method, with its
+        ``instance.<notification>.start/end`` (and ``.error`` for a reboot)."""
+        notification = NOTIFICATIONS.get(method)
         lock = self.mgr.locks.hold(instance.uuid) if locked else contextlib.nullcontext()
         async with lock:
             async with common.InstanceEvent(self.mgr, ctxt, instance.uuid,
                                             f"compute_{method}", action):
+                if notification:
+                    await common.notify_action(self.mgr, ctxt, instance, notification,
+                                               "start")
                 try:
                     yield
                 except exception.InstanceNotFound:
@@ -77,7 +93,13 @@ class PowerManager:
                 except Exception as error:
                     await common.add_instance_fault(self.mgr, ctxt, instance, error)
                     await common.revert_task_state(self.mgr, ctxt, instance)
+                    if notification in ERROR_NOTIFICATIONS:
+                        await common.notify_action(self.mgr, ctxt, instance, notification,
+                                                   "error", error=error, reread=True)
                     raise
+                if notification:
+                    await common.notify_action(self.mgr, ctxt, instance, notification,
+                                               "end", reread=True)
 
     async def _save(self, ctxt: Any, instance: Instance, values: dict[str, Any],
                     expected: Any) -> Instance:
