@@ -72,6 +72,16 @@ def start_event_loop() -> None:
         _event_loop_thread.start()
 
 
+def _connection_broken(error: libvirt.libvirtError) -> bool:
+    """Whether a libvirt error means the connection itself is gone (Nova's test in
+    ``Host._test_connection``, plus a connection already closed)."""
+    code = error.get_error_code()
+    if code == libvirt.VIR_ERR_INVALID_CONN:
+        return True
+    return (code in (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INTERNAL_ERROR)
+            and error.get_error_domain() in (libvirt.VIR_FROM_REMOTE, libvirt.VIR_FROM_RPC))
+
+
 def _daemon_thread(*args: Any, **kwargs: Any) -> threading.Thread:
     thread = threading.Thread(*args, **kwargs)
     thread.daemon = True
@@ -102,6 +112,9 @@ class Host:
         self.lifecycle_delay = 15.0
         self._delayed: dict[str, Any] = {}
         self._caps: caps_mod.HostCapabilities | None = None
+        # Set between start and stop: a broken connection is reopened only then.
+        self._running = False
+        self._reconnect_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -114,11 +127,9 @@ class Host:
         if not self._pool.started:
             self._pool.start()
         try:
-            self._conn = await self._in_pool(libvirt.open, self.uri)
-            self._callback_id = await self._in_pool(
-                self._conn.domainEventRegisterAny, None,
-                libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
+            await self._in_pool(self._connect)
             self._caps = await self._in_pool(self._read_capabilities)
+            self._running = True
         except libvirt.libvirtError as e:
             await self.stop()
             raise HypervisorUnavailable(uri=self.uri, reason=e.get_error_message()) from None
@@ -133,6 +144,7 @@ class Host:
             if pending.active():
                 pending.cancel()
         self._delayed.clear()
+        self._running = False
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -151,14 +163,50 @@ class Host:
         return threads.deferToThreadPool(self._reactor, self._pool, fn, *args, **kwargs)
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
-        """``fn(conn, *args, **kwargs)`` in the libvirt pool (a Deferred of its result)."""
-        if self._conn is None:
+        """``fn(conn, *args, **kwargs)`` in the libvirt pool (a Deferred of its result).
+
+        A call that finds the connection broken (libvirtd restarted) fails with
+        ``HypervisorUnavailable``, and the next call opens a new connection, as Nova's
+        ``Host.get_connection`` does; nothing is retried, since a libvirt call is not
+        always safe to repeat.
+        """
+        if not self._running:
             return defer.fail(HypervisorUnavailable(uri=self.uri, reason="not connected"))
-        return self._in_pool(fn, self._conn, *args, **kwargs)
+        return self._in_pool(self._call, fn, args, kwargs)
+
+    def _connect(self) -> libvirt.virConnect:
+        """Open the connection and subscribe to lifecycle events (a pool thread)."""
+        conn = libvirt.open(self.uri)
+        self._callback_id = conn.domainEventRegisterAny(
+            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
+        self._conn = conn
+        return conn
+
+    def _call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        with self._reconnect_lock:
+            conn = self._conn
+            if conn is None:
+                try:
+                    conn = self._connect()
+                except libvirt.libvirtError as e:
+                    raise HypervisorUnavailable(uri=self.uri,
+                                                reason=e.get_error_message()) from None
+                LOG.warning("Reconnected to %s", self.uri)
+        try:
+            return fn(conn, *args, **kwargs)
+        except libvirt.libvirtError as e:
+            if not _connection_broken(e):
+                raise
+            with self._reconnect_lock:
+                if self._conn is conn:
+                    self._conn = None
+                    self._callback_id = None
+            LOG.error("Connection to %s broken: %s", self.uri, e.get_error_message())
+            raise HypervisorUnavailable(uri=self.uri, reason=e.get_error_message()) from None
 
     @property
     def connected(self) -> bool:
-        return self._conn is not None
+        return self._running
 
     # -- capabilities ----------------------------------------------------------------------
 

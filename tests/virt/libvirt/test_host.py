@@ -135,6 +135,32 @@ class CapabilitiesTest(HostCase):
         await self.assertFailure(defer.ensureDeferred(host.start()), HypervisorUnavailable)
 
 
+class ReconnectTest(HostCase):
+    async def test_a_broken_connection_fails_one_call_and_the_next_reconnects(self):
+        import libvirt
+
+        host = await self.start("host-2cell-smt.xml")
+        # What a libvirtd restart looks like from here: the connection is gone.
+        await host.call(lambda conn: conn.close())
+        e = await self.assertFailure(host.call(lambda conn: conn.listAllDomains(0)),
+                                     HypervisorUnavailable)
+        self.assertIn("invalid connection", str(e))
+        self.assertTrue(host.connected)
+        self.assertEqual(await host.call(lambda conn: conn.getInfo()[2]), 16)
+        # Events are subscribed again on the new connection.
+        self.assertIsNotNone(host._callback_id)
+        # Other libvirt errors are the caller's.
+        await self.assertFailure(host.call(lambda conn: conn.lookupByName("nothing")),
+                                 libvirt.libvirtError)
+
+    async def test_no_call_after_stop(self):
+        host = await self.start("host-2cell-smt.xml")
+        await host.stop()
+        self.assertFalse(host.connected)
+        await self.assertFailure(host.call(lambda conn: conn.getInfo()),
+                                 HypervisorUnavailable)
+
+
 class PCIDevicesTest(HostCase):
     async def test_pf_vf_and_device_without_numa(self):
         host = await self.start("host-2cell-smt.xml")
