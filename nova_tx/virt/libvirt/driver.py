@@ -136,6 +136,7 @@ class LibvirtDriver(GuestLifecycle):
         return defer.Deferred.fromCoroutine(self._init_host())
 
     async def _init_host(self) -> None:
+        self._check_virt_type()
         self._check_cpu_options()
         self._check_file_backed_memory()
         await self.host.start()
@@ -163,9 +164,7 @@ class LibvirtDriver(GuestLifecycle):
         size = self.conf.libvirt.file_backed_memory
         if not size:
             return
-        if self.conf.libvirt.virt_type not in ("kvm", "qemu"):
-            raise exception.ConfigError(
-                reason="[libvirt] file_backed_memory needs [libvirt] virt_type kvm or qemu")
+        # virt_type is kvm or qemu here (_check_virt_type).
         ratio = self.conf.ram_allocation_ratio
         if ratio is None or ratio == 0.0:
             ratio = self.conf.initial_ram_allocation_ratio
@@ -182,6 +181,14 @@ class LibvirtDriver(GuestLifecycle):
             LOG.warning("reserved_host_memory_mb is %s with file_backed_memory: it is "
                         "taken from the file-backed capacity; 0 is recommended",
                         self.conf.reserved_host_memory_mb)
+
+    def _check_virt_type(self) -> None:
+        # The domain XML here is a full virtual machine's; lxc containers and Virtuozzo
+        # need documents of their own, which nova-tx does not build.
+        if self.conf.libvirt.virt_type not in ("kvm", "qemu"):
+            raise exception.ConfigError(
+                reason=f"[libvirt] virt_type = {self.conf.libvirt.virt_type} is not "
+                "supported by nova-tx's libvirt driver (kvm or qemu)")
 
     def _check_cpu_options(self) -> None:
         mode, models = self._cpu_mode(), self.conf.libvirt.cpu_models

@@ -191,7 +191,8 @@ class HostTest(DriverCase):
         self.assertFalse(driver.host.connected)
 
     async def test_cpu_options_that_stop_init_host(self):
-        for overrides in (dict(libvirt__cpu_mode="custom"),
+        for overrides in (dict(libvirt__virt_type="lxc"),
+                          dict(libvirt__cpu_mode="custom"),
                           dict(libvirt__cpu_models=["Haswell"]),
                           dict(compute__cpu_dedicated_set="0-3",
                                compute__cpu_shared_set="3-5")):
@@ -220,8 +221,6 @@ class HostTest(DriverCase):
             (dict(), "ram_allocation_ratio configured to 1.0"),
             (dict(DEFAULT__ram_allocation_ratio=1.0, DEFAULT__reserved_host_memory_mb=2048),
              "must be less than"),
-            (dict(DEFAULT__ram_allocation_ratio=1.0, libvirt__virt_type="lxc"),
-             "virt_type kvm or qemu"),
         ]:
             values = dict(DEFAULT__instances_path=self.instances_path,
                           libvirt__connection_uri=self.uri, libvirt__virt_type="qemu",
