@@ -7,31 +7,46 @@ and the worst result as the exit status (0 success, 1 warning, 2 failure; 255 wh
 check itself breaks). oslo.upgradecheck is small and not a dependency, so its format is
 reproduced here.
 
-The checks are those of Nova Zed that apply to what nova-tx has so far (``Cells v2``),
-plus two about the schemas, which Nova leaves to the services' start-up failures:
-``API Database`` and ``Cell Databases`` fail when a database is not at this release's
-head revision, naming the revisions and the command that fixes it.
+The checks are those of Nova Zed that apply to nova-tx (spec G §4.1), in Nova's order:
+``Cells v2``, ``Placement API`` (at least microversion 1.36), ``Policy File JSON to
+YAML Migration``, ``Older than N-1 computes`` and ``hw_machine_type unset``; plus two
+about the schemas, which Nova leaves to the services' start-up failures: ``API
+Database`` and ``Cell Databases`` fail when a database is not at this release's head
+revision, naming the revisions and the command that fixes it.
+
+Nova's ``Cinder API`` check is not here: nova-tx has no ``[cinder]`` options and no
+volume client yet, so there is nothing it could check (Nova's own check is a no-op
+without ``[cinder] auth_type``).
 """
 from __future__ import annotations
 
 import enum
 import functools
+import json
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
 import prettytable
+import sqlalchemy as sa
 from oslo_config import cfg
 
 from nova_tx.cmd import common
+from nova_tx.cmd.placement import BlockingPlacement, PlacementUnavailable
 from nova_tx.conf import CONF
 from nova_tx.db import exception as db_exception
 from nova_tx.db import migration
 from nova_tx.db.api import cell_mappings, host_mappings
 from nova_tx.db.main import compute_nodes
+from nova_tx.db.main import models as main_models
+from nova_tx.db.main import services as services_db
+from nova_tx.objects import service as service_obj
 from nova_tx.objects.cell_mapping import CellMapping
 
 PROG = "nova-status"
+
+#: The oldest Placement microversion this release's services use (Nova Xena's 1.36).
+MIN_PLACEMENT_MICROVERSION = "1.36"
 
 
 class Code(enum.IntEnum):
@@ -79,11 +94,16 @@ class UpgradeCommands:
     database layer directly.
     """
 
-    def __init__(self, dbs: common.Databases):
+    def __init__(self, dbs: common.Databases, conf: cfg.ConfigOpts | None = None):
         self._dbs = dbs
+        self._conf = conf if conf is not None else getattr(dbs, "conf", None)
         #: (name, check) in the order they run and are shown.
         self._upgrade_checks: list[tuple[str, Callable[[], Result]]] = [
             ("Cells v2", self._check_cellsv2),
+            ("Placement API", self._check_placement),
+            ("Policy File JSON to YAML Migration", self._check_policy_json),
+            ("Older than N-1 computes", self._check_old_computes),
+            ("hw_machine_type unset", self._check_machine_type_set),
             ("API Database", self._check_api_database),
             ("Cell Databases", self._check_cell_databases),
         ]
@@ -156,6 +176,115 @@ class UpgradeCommands:
                           "hosts are deployed.")
         return Result(Code.SUCCESS)
 
+    def _check_placement(self) -> Result:
+        """Placement answers and serves at least MIN_PLACEMENT_MICROVERSION."""
+        placement = BlockingPlacement(self._conf)
+        try:
+            placement._auth_headers()
+        except PlacementUnavailable as e:
+            return Result(Code.FAILURE,
+                          f"Placement service credentials do not work. {e}")
+        try:
+            status, body, _text = placement.request("GET", "/")
+        except PlacementUnavailable as e:
+            return Result(Code.FAILURE, f"Discovery for placement API URI failed. {e}")
+        if status == 404:
+            return Result(Code.FAILURE, "Placement API does not seem to be running.")
+        if status in (401, 403):
+            return Result(Code.FAILURE, "Placement service credentials do not work.")
+        try:
+            max_version = body["versions"][0]["max_version"]
+            current = _version_tuple(max_version)
+        except (TypeError, KeyError, IndexError, ValueError):
+            return Result(Code.FAILURE, "Discovery for placement API URI failed. "
+                          f"{placement.endpoint.geturl()}/ answered HTTP {status} "
+                          "without a version document.")
+        if current < _version_tuple(MIN_PLACEMENT_MICROVERSION):
+            return Result(Code.FAILURE,
+                          f"Placement API version {MIN_PLACEMENT_MICROVERSION} needed, you "
+                          f"have {max_version}.")
+        return Result(Code.SUCCESS)
+
+    def _check_policy_json(self) -> Result:
+        """The policy file is not JSON (oslo.upgradecheck's ``check_policy_json``).
+
+        The file's content decides, not its name: a ``policy.yaml`` holding JSON is
+        still JSON, and loads as such.
+        """
+        path = self._conf.find_file(self._conf.oslo_policy.policy_file)
+        if path and _is_json(path):
+            return Result(Code.FAILURE,
+                          "Your policy file is JSON-formatted which is deprecated since "
+                          "Victoria release (Nova 22.0.0). You need to switch to "
+                          "YAML-formatted file. You can use the "
+                          "``oslopolicy-convert-json-to-yaml`` tool to convert existing "
+                          "JSON-formatted files to YAML-formatted files in a "
+                          "backwards-compatible manner: https://docs.openstack.org/"
+                          "oslo.policy/latest/cli/oslopolicy-convert-json-to-yaml.html.")
+        return Result(Code.SUCCESS)
+
+    def _reachable_cells(self) -> list[tuple[CellMapping, sa.Engine]]:
+        """Every mapped cell whose database answers; the others are the Cell Databases
+        check's to report."""
+        if migration.db_version(self._dbs.api(), "api") is None:
+            return []
+        with self._dbs.api().connect() as conn:
+            cells = cell_mappings.get_all(conn, base_urls=self._dbs.base_urls)
+        reachable = []
+        for cell in cells:
+            try:
+                reachable.append((cell, self._dbs.cell(cell)))
+            except (db_exception.DBConnectionError, common.OneLineError):
+                continue
+        return reachable
+
+    def _check_old_computes(self) -> Result:
+        """No nova-compute (in any cell) is older than the oldest version this code
+        talks to (Nova's ``raise_if_old_compute``, system scope)."""
+        minimum = 0
+        for _cell, engine in self._reachable_cells():
+            try:
+                with engine.connect() as conn:
+                    version = services_db.get_minimum_version(
+                        conn, ["nova-compute"])["nova-compute"]
+            except sa.exc.SQLAlchemyError:
+                continue
+            # No computes (0) in a cell says nothing about the others.
+            if version:
+                minimum = min(minimum, version) if minimum else version
+        oldest = service_obj.OLDEST_SUPPORTED_SERVICE_VERSION
+        if minimum and minimum < oldest:
+            return Result(Code.FAILURE,
+                          "Current Nova version does not support computes older than "
+                          f"service version {oldest} but the minimum compute service "
+                          f"level in your system is {minimum} and the oldest supported "
+                          f"service level is {oldest}.")
+        return Result(Code.SUCCESS)
+
+    def _check_machine_type_set(self) -> Result:
+        """Every live instance has ``image_hw_machine_type`` in its system metadata."""
+        instances = main_models.Instance.__table__
+        sysmeta = main_models.InstanceSystemMetadata.__table__
+        has_type = sa.select(sysmeta.c.id).where(
+            sysmeta.c.instance_uuid == instances.c.uuid,
+            sysmeta.c.key == "image_hw_machine_type", sysmeta.c.deleted == 0).exists()
+        for _cell, engine in self._reachable_cells():
+            try:
+                with engine.connect() as conn:
+                    unset = conn.execute(sa.select(instances.c.uuid).where(
+                        instances.c.deleted == 0, ~has_type).limit(1)).first()
+            except sa.exc.SQLAlchemyError:
+                continue
+            if unset is not None:
+                return Result(Code.WARNING,
+                              "Instances found without hw_machine_type set. This warning "
+                              "can be ignored if your environment does not contain libvirt "
+                              "based compute hosts. Use the `nova-manage libvirt "
+                              "list_unset_machine_type` command to list these instances. "
+                              "For more details see the following: https://docs.openstack"
+                              ".org/nova/latest/admin/hw-machine-type.html")
+        return Result(Code.SUCCESS)
+
     def _check_api_database(self) -> Result:
         """The API database is at this release's head revision."""
         current = migration.db_version(self._dbs.api(), "api")
@@ -192,6 +321,21 @@ class UpgradeCommands:
         return Result(Code.SUCCESS)
 
 
+def _version_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def _is_json(path: str) -> bool:
+    """Whether the file parses as JSON (oslo.serialization's ``fileutils.is_json``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            json.load(f)
+    except (ValueError, OSError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _cell_name(cell: CellMapping) -> str:
     return f"The database of cell {cell.identity}"
 
@@ -204,7 +348,7 @@ def main(argv: Sequence[str] | None = None, conf: cfg.ConfigOpts | None = None) 
     argv = list(sys.argv[1:] if argv is None else argv)
     conf = CONF if conf is None else conf
     dbs = common.Databases(conf)
-    categories = {"upgrade": functools.partial(UpgradeCommands, dbs)}
+    categories = {"upgrade": functools.partial(UpgradeCommands, dbs, conf)}
     try:
         # 255 with "Error:" so that a broken check is not taken for a check result.
         return common.run(PROG, argv, conf, categories, error_header="Error:")
