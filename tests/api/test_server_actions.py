@@ -223,3 +223,66 @@ class ServerActionsTest(unittest.TestCase):
 
 
 ACTIVE_AND_NO_TASK = (states.ACTIVE, None)
+
+
+class ServerActionsPolicyMatrixTest(unittest.TestCase):
+    """Who may run each action: the admin, a member and a reader of the owning project
+    and a member of another project, with the old and the new defaults. A refusal is
+    Nova's 403 naming the policy and changes nothing."""
+
+    async def check(self, enforce_new_defaults: bool):
+        from tests.api.test_servers_policy import (
+            ADMINS,
+            MEMBERS,
+            OWNER,
+            OWNERS,
+            PERSONAS,
+        )
+
+        matrix = [
+            ({"reboot": {"type": "SOFT"}}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:servers:reboot"),
+            ({"os-stop": None}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:servers:stop"),
+            ({"os-start": None}, states.STOPPED, OWNERS, MEMBERS,
+             "os_compute_api:servers:start"),
+            ({"pause": None}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:os-pause-server:pause"),
+            ({"unpause": None}, states.PAUSED, OWNERS, MEMBERS,
+             "os_compute_api:os-pause-server:unpause"),
+            ({"suspend": None}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:os-suspend-server:suspend"),
+            ({"resume": None}, states.SUSPENDED, OWNERS, MEMBERS,
+             "os_compute_api:os-suspend-server:resume"),
+            ({"lock": None}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:os-lock-server:lock"),
+            ({"os-resetState": {"state": "error"}}, states.ACTIVE, ADMINS, ADMINS,
+             "os_compute_api:os-admin-actions:reset_state"),
+            ({"os-getConsoleOutput": {}}, states.ACTIVE, OWNERS, MEMBERS,
+             "os_compute_api:os-console-output"),
+        ]
+        api = ActionsServer(self, enforce_new_defaults=enforce_new_defaults)
+        for body, vm_state, old, new, rule in matrix:
+            allowed = new if enforce_new_defaults else old
+            for persona, (token, roles) in PERSONAS.items():
+                server = api.add_instance(project_id=OWNER, vm_state=vm_state,
+                                          host="compute1")
+                before = api.cell_snapshot()
+                headers = {"X-Roles": roles} if roles else {}
+                reply = await api.request("POST", f"/v2.1/servers/{server.uuid}/action",
+                                          body=body, token=token, headers=headers)
+                where = (enforce_new_defaults, body, persona)
+                if persona in allowed:
+                    self.assertLess(reply.code, 300, (where, reply.raw))
+                else:
+                    self.assertEqual({"forbidden": {
+                        "code": 403,
+                        "message": f"Policy doesn't allow {rule} to be performed."}},
+                        reply.json, where)
+                    self.assertEqual(before, api.cell_snapshot(), where)
+
+    async def test_old_defaults(self):
+        await self.check(False)
+
+    async def test_new_defaults(self):
+        await self.check(True)
