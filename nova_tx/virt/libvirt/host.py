@@ -273,6 +273,8 @@ class Host:
     def _deliver(self, uuid: str, transition: str) -> None:
         """Any event of a guest cancels its pending "stopped"; a "stopped" waits
         ``lifecycle_delay`` seconds (Nova's ``_event_emit_delayed``)."""
+        if not self._running:
+            return  # an event that crossed cleanup_host: the next start reads states
         pending = self._delayed.pop(uuid, None)
         if pending is not None and pending.active():
             pending.cancel()

@@ -260,6 +260,12 @@ class LifecycleTest(DriverCase):
         self.assertIn("br100", xml)
         resources = await driver.get_available_resource(driver.get_available_nodes()[0])
         self.assertGreaterEqual(resources["vcpus_used"], 1)
+        # The 1 GiB overlay holds almost nothing yet: about 1 GiB is over-committed.
+        free_gb = resources["local_gb"] - resources["local_gb_used"]
+        self.assertIn(free_gb - resources["disk_available_least"], (0, 1, 2))
+        self.assertGreaterEqual(libvirt_driver.disk_over_committed([disk]),
+                                1024 ** 3 - 1024 ** 2)
+        self.assertEqual(libvirt_driver.disk_over_committed(["/nonexistent/disk"]), 0)
 
     async def test_spawn_pinned_guest_from_the_claim(self):
         self.uri = fixture_uri("host-2cell-smt.xml")

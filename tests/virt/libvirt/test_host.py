@@ -230,6 +230,7 @@ class DelayedStopTest(unittest.SynchronousTestCase):
 
         self.clock = Clock()
         self.host = Host("test:///default", reactor=self.clock)
+        self.host._running = True  # as after start(), without a connection
         self.events = []
         self.host.register_event_listener(self.events.append)
 
@@ -257,6 +258,14 @@ class DelayedStopTest(unittest.SynchronousTestCase):
         self.clock.advance(15)
         self.assertEqual([t[:2] for t in self.transitions()],
                          [("u2", "paused"), ("u1", "stopped")])
+
+    def test_no_event_after_stop(self):
+        self.host._running = False
+        self.host._deliver("u1", "stopped")
+        self.host._deliver("u2", "started")
+        self.clock.advance(15)
+        self.assertEqual(self.events, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_a_failing_listener_does_not_stop_the_others(self):
         def broken(event):
