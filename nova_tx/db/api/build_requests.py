@@ -7,7 +7,6 @@ does; build requests live for seconds, so there are few.
 """
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from nova_tx import exception
 from nova_tx.db.api import models
 from nova_tx.db.exception import DBDuplicateEntry
+from nova_tx.db.main import instances
 from nova_tx.db.main.instances import process_sort_params
 from nova_tx.db.types import utcnow
 from nova_tx.objects.build_request import BuildRequest
@@ -167,19 +167,7 @@ def _sorted(found: list[BuildRequest], keys: Sequence[str], dirs: Sequence[str]
         # The instance has no id before it is in a cell: the build request's stands in.
         return build_request.id if key == "id" else getattr(build_request.instance, key)
 
-    def compare(a: BuildRequest, b: BuildRequest) -> int:
-        for key, direction in zip(keys, dirs, strict=True):
-            x, y = value(a, key), value(b, key)
-            if x == y:
-                continue
-            if x is None or y is None:
-                result = -1 if x is None else 1
-            else:
-                result = -1 if x < y else 1
-            return -result if direction == "desc" else result
-        return 0
-
-    return sorted(found, key=functools.cmp_to_key(compare))
+    return sorted(found, key=instances.ordering(keys, dirs, value))
 
 
 def get_by_filters(conn: sa.Connection, filters: Mapping[str, Any], *,

@@ -28,7 +28,7 @@ import datetime
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -586,13 +586,14 @@ def fixed_ips(network_info: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return found
 
 
-def sort_value(instance: Instance, keys: Sequence[str], dirs: Sequence[str]):
-    """A Python key ordering instances as ``get_all_by_filters_sort`` does (to merge
-    the pages of several cells)."""
+def ordering(keys: Sequence[str], dirs: Sequence[str],
+             value: Callable[[Any, str], Any] = getattr) -> Callable[[Any], Any]:
+    """A Python sort key ordering as ``get_all_by_filters_sort`` does: by ``keys`` in
+    ``dirs``, None first ascending (``value(item, key)`` reads a key)."""
 
-    def compare(a: Instance, b: Instance) -> int:
+    def compare(a: Any, b: Any) -> int:
         for key, direction in zip(keys, dirs, strict=True):
-            x, y = getattr(a, key), getattr(b, key)
+            x, y = value(a, key), value(b, key)
             if x == y:
                 continue
             if x is None or y is None:
@@ -602,7 +603,13 @@ def sort_value(instance: Instance, keys: Sequence[str], dirs: Sequence[str]):
             return -result if direction == "desc" else result
         return 0
 
-    return functools.cmp_to_key(compare)(instance)
+    return functools.cmp_to_key(compare)
+
+
+def sort_value(instance: Instance, keys: Sequence[str], dirs: Sequence[str]):
+    """A Python key ordering instances as ``get_all_by_filters_sort`` does (to merge
+    the pages of several cells)."""
+    return ordering(keys, dirs)(instance)
 
 
 # -- update and delete ------------------------------------------------------------------------
