@@ -194,6 +194,14 @@ class QuotaEngine:
             return {name: -1 for name in self.resources}
         return self._defaults((await self._load(None)).defaults)
 
+    async def get_class_quotas(self, context, class_name: str) -> dict[str, int]:
+        """Every resource's limit in a quota class: its row, else the ``[quota]``
+        option (Nova's ``get_class_quotas``; the noop driver's are all -1)."""
+        if self.noop:
+            return {name: -1 for name in self.resources}
+        limits = await self._do(quotas_db.get_class_limits, class_name) or {}
+        return self._defaults(limits)
+
     def get_reserved(self) -> int:
         """What the API shows as ``reserved`` (nothing is reserved since Pike)."""
         return -1 if self.noop else 0
