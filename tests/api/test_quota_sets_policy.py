@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
+from tests.api.policy_matrix import (
+    ADMINS,
+    EVERYONE,
+    OWNER,
+    OWNERS,
+    PERSONAS,
+    assert_decision,
+    headers_of,
+)
 from tests.api.quota_server import QuotaServer
-
-OWNER = "0wner"
-OTHER = "07her"
-PERSONAS = {
-    "admin": ("admin:" + OWNER, None),
-    "member": ("alice:" + OWNER, "member,reader"),
-    "reader": ("rita:" + OWNER, "reader"),
-    "other_member": ("bob:" + OTHER, "member,reader"),
-}
-EVERYONE = frozenset(PERSONAS)
-OWNERS = frozenset({"admin", "member", "reader"})
-ADMINS = frozenset({"admin"})
 
 BASE = f"/v2.1/os-quota-sets/{OWNER}"
 #: (method, path, body, allowed personas, policy named in the 403)
@@ -46,20 +43,13 @@ class QuotaPolicyMatrixTest(unittest.TestCase):
     async def check(self, enforce_new_defaults: bool):
         api = QuotaServer(self, enforce_new_defaults=enforce_new_defaults)
         for method, path, body, allowed, rule in MATRIX:
-            for persona, (token, roles) in PERSONAS.items():
+            for persona, (token, _) in PERSONAS.items():
                 before = api.snapshot()
-                headers = {"X-Roles": roles} if roles else {}
-                reply = await api.request(method, path, token=token, headers=headers,
-                                          body=body)
-                where = (enforce_new_defaults, method, path, persona)
-                if persona in allowed:
-                    self.assertLess(reply.code, 300, (where, reply.raw))
-                else:
-                    self.assertEqual({"forbidden": {
-                        "code": 403,
-                        "message": f"Policy doesn't allow {rule} to be performed."}},
-                        reply.json, where)
-                    self.assertEqual(before, api.snapshot(), where)
+                reply = await api.request(method, path, token=token,
+                                          headers=headers_of(persona), body=body)
+                assert_decision(self, reply, persona in allowed, rule,
+                                (enforce_new_defaults, method, path, persona),
+                                before, api.snapshot)
 
     async def test_old_defaults(self):
         await self.check(False)

@@ -231,12 +231,14 @@ class ServerActionsPolicyMatrixTest(unittest.TestCase):
     Nova's 403 naming the policy and changes nothing."""
 
     async def check(self, enforce_new_defaults: bool):
-        from tests.api.test_servers_policy import (
+        from tests.api.policy_matrix import (
             ADMINS,
             MEMBERS,
             OWNER,
             OWNERS,
             PERSONAS,
+            assert_decision,
+            headers_of,
         )
 
         matrix = [
@@ -264,22 +266,16 @@ class ServerActionsPolicyMatrixTest(unittest.TestCase):
         api = ActionsServer(self, enforce_new_defaults=enforce_new_defaults)
         for body, vm_state, old, new, rule in matrix:
             allowed = new if enforce_new_defaults else old
-            for persona, (token, roles) in PERSONAS.items():
+            for persona, (token, _) in PERSONAS.items():
                 server = api.add_instance(project_id=OWNER, vm_state=vm_state,
                                           host="compute1")
                 before = api.cell_snapshot()
-                headers = {"X-Roles": roles} if roles else {}
                 reply = await api.request("POST", f"/v2.1/servers/{server.uuid}/action",
-                                          body=body, token=token, headers=headers)
-                where = (enforce_new_defaults, body, persona)
-                if persona in allowed:
-                    self.assertLess(reply.code, 300, (where, reply.raw))
-                else:
-                    self.assertEqual({"forbidden": {
-                        "code": 403,
-                        "message": f"Policy doesn't allow {rule} to be performed."}},
-                        reply.json, where)
-                    self.assertEqual(before, api.cell_snapshot(), where)
+                                          body=body, token=token,
+                                          headers=headers_of(persona))
+                assert_decision(self, reply, persona in allowed, rule,
+                                (enforce_new_defaults, body, persona), before,
+                                api.cell_snapshot)
 
     async def test_old_defaults(self):
         await self.check(False)

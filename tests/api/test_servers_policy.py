@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
+from tests.api.policy_matrix import (
+    ADMINS,
+    EVERYONE,
+    MEMBERS,
+    OWNER,
+    OWNERS,
+    PERSONAS,
+    assert_decision,
+    headers_of,
+)
 from tests.api.servers_server import ServersServer, version
-
-OWNER = "0wner"
-OTHER = "07her"
-PERSONAS = {
-    "admin": ("admin:" + OWNER, None),
-    "member": ("alice:" + OWNER, "member,reader"),
-    "reader": ("rita:" + OWNER, "reader"),
-    "other_member": ("bob:" + OTHER, "member,reader"),
-}
-EVERYONE = frozenset(PERSONAS)
-OWNERS = frozenset({"admin", "member", "reader"})
-MEMBERS = frozenset({"admin", "member"})
-ADMINS = frozenset({"admin"})
 
 S = "/v2.1/servers/{uuid}"
 #: (method, path, body, allowed with the old defaults, with the new, policy in the 403)
@@ -69,26 +66,19 @@ class ServersPolicyMatrixTest(unittest.TestCase):
         api = ServersServer(self, enforce_new_defaults=enforce_new_defaults)
         for method, path, body, old, new, rule in MATRIX:
             allowed = new if enforce_new_defaults else old
-            for persona, (token, roles) in PERSONAS.items():
+            for persona, (token, _) in PERSONAS.items():
                 # A server of its own for each request: a delete or a refusal must not
                 # depend on what the request before did.
                 server = api.add_instance(project_id=OWNER, metadata={"a": "1"},
                                           tags=["t"])
                 api.add_action(server.uuid, "req-1")
                 before = (api.snapshot(), api.cell_snapshot())
-                headers = {"X-Roles": roles} if roles else {}
-                headers.update(version("2.26"))
                 reply = await api.request(method, path.format(uuid=server.uuid),
-                                          token=token, headers=headers, body=body)
-                where = (enforce_new_defaults, method, path, persona)
-                if persona in allowed:
-                    self.assertLess(reply.code, 300, (where, reply.raw))
-                else:
-                    self.assertEqual({"forbidden": {
-                        "code": 403,
-                        "message": f"Policy doesn't allow {rule} to be performed."}},
-                        reply.json, where)
-                    self.assertEqual(before, (api.snapshot(), api.cell_snapshot()), where)
+                                          token=token, body=body,
+                                          headers=headers_of(persona, version("2.26")))
+                assert_decision(self, reply, persona in allowed, rule,
+                                (enforce_new_defaults, method, path, persona), before,
+                                lambda: (api.snapshot(), api.cell_snapshot()))
 
     async def test_old_defaults(self):
         await self.check(False)
