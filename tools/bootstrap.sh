@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # Build and runtime dependencies from Debian. libvirt-dev and pkg-config are what
 # libvirt-python compiles against; gcc compiles the kernel; libvirt-clients brings
-# virt-xml-validate (the domain XML tests) and qemu-utils qemu-img (instance disks).
-APT_PACKAGES=(gcc pkg-config libvirt-dev libvirt-clients qemu-utils)
+# virt-xml-validate (the domain XML tests; it runs libxml2-utils' xmllint) and
+# qemu-utils qemu-img (instance disks).
+APT_PACKAGES=(gcc pkg-config libvirt-dev libvirt-clients libxml2-utils qemu-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

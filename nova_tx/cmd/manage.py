@@ -25,6 +25,7 @@ import functools
 import pdb
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 
@@ -55,6 +56,8 @@ from nova_tx.objects.cell_mapping import (
 from nova_tx.placement import db as placement_db
 
 PROG = "nova-manage"
+#: Tries of one cell's host discovery when SQLite is busy with a running service.
+DISCOVERY_ATTEMPTS = 5
 
 #: The project and user id of the instance_mappings row that holds map_instances' marker.
 MARKER_PROJECT_ID = "INSTANCE_MIGRATION_MARKER"
@@ -794,10 +797,19 @@ class CellV2Commands(_Command):
 
     def _discover_in_cell(self, cell: CellMapping, status: Callable[[str], None],
                           by_service: bool) -> list[str]:
-        with self._dbs.cell(cell).begin() as cconn:
-            with self._dbs.api().begin() as conn:
-                return host_discovery.discover_in_cell(conn, cconn, cell,
-                                                       by_service=by_service, status=status)
+        for attempt in range(DISCOVERY_ATTEMPTS):
+            try:
+                with self._dbs.cell(cell).begin() as cconn:
+                    with self._dbs.api().begin() as conn:
+                        return host_discovery.discover_in_cell(
+                            conn, cconn, cell, by_service=by_service, status=status)
+            except sa.exc.OperationalError:
+                # SQLite refuses a transaction that read before a running service
+                # wrote ("database is locked"); the whole cell is done again.
+                if attempt == DISCOVERY_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        return []
 
     @args("--cell_uuid", "--cell-uuid", metavar="<cell_uuid>", dest="cell_uuid",
           help="The UUID of the cell to list hosts for")

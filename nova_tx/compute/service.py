@@ -118,6 +118,21 @@ class ComputeService(BusService):
             RequestContext(is_admin=True), self.conf.host,
             expected_attrs=["flavor", "numa_topology", "pci_requests"])
 
+    def stopService(self) -> defer.Deferred:
+        """The children first (the manager's RPC server and builds), then the driver's
+        ``cleanup_host``: its connections and threads (libvirt's) are closed last."""
+        d = defer.maybeDeferred(super().stopService)
+
+        def cleanup(result: Any) -> Any:
+            if self.driver is None:
+                return result
+            closing = defer.maybeDeferred(self.driver.cleanup_host, self.conf.host)
+            closing.addErrback(lambda f: LOG.warning(
+                "The virt driver did not clean up: %s", f.getErrorMessage()))
+            return closing.addCallback(lambda _: result)
+
+        return d.addCallback(cleanup)
+
     def reset(self) -> None:
         super().reset()
         self.conductor_api.reset()
