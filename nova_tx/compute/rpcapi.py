@@ -116,6 +116,49 @@ class ComputeAPI:
             ctxt, "external_instance_event", instances=[_primitive(i) for i in instances],
             events=[_primitive(e) for e in events])
 
+    # -- soft delete, rebuild, rescue, snapshot, crash dump (Nova's 6.0) ------------------
+
+    def restore_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "restore_instance")
+
+    def rebuild_instance(self, ctxt: Any, instance: Any, *, new_pass: str | None,
+                         injected_files: Any, image_ref: str, orig_image_ref: str,
+                         orig_sys_metadata: dict[str, str], bdms: Any = None,
+                         recreate: bool = False, on_shared_storage: bool = False,
+                         preserve_ephemeral: bool = False, migration: Any = None,
+                         node: str | None = None, limits: Any = None,
+                         request_spec: Any = None, accel_uuids: Any = None,
+                         reimage_boot_volume: bool = False,
+                         target_state: str | None = None) -> defer.Deferred:
+        """The rebuild on the instance's own host (Nova sends it through the conductor
+        and the scheduler's same-host check; nova-tx casts it straight there)."""
+        return self._instance_cast(
+            ctxt, instance, "rebuild_instance", new_pass=new_pass,
+            injected_files=injected_files, image_ref=image_ref,
+            orig_image_ref=orig_image_ref, orig_sys_metadata=orig_sys_metadata,
+            bdms=None if bdms is None else _bdms(bdms, instance), recreate=recreate,
+            on_shared_storage=on_shared_storage, preserve_ephemeral=preserve_ephemeral,
+            migration=migration, scheduled_node=node, limits=limits,
+            request_spec=_primitive(request_spec), accel_uuids=list(accel_uuids or []),
+            reimage_boot_volume=reimage_boot_volume, target_state=target_state)
+
+    def rescue_instance(self, ctxt: Any, instance: Any, *, rescue_password: str,
+                        rescue_image_ref: str | None = None,
+                        clean_shutdown: bool = True) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "rescue_instance",
+                                   rescue_password=rescue_password,
+                                   rescue_image_ref=rescue_image_ref,
+                                   clean_shutdown=clean_shutdown)
+
+    def unrescue_instance(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "unrescue_instance")
+
+    def snapshot_instance(self, ctxt: Any, instance: Any, image_id: str) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "snapshot_instance", image_id=image_id)
+
+    def trigger_crash_dump(self, ctxt: Any, instance: Any) -> defer.Deferred:
+        return self._instance_cast(ctxt, instance, "trigger_crash_dump")
+
     def get_console_output(self, ctxt: Any, instance: Any,
                            tail_length: int | None) -> defer.Deferred:
         """A call: the console log's last ``tail_length`` lines (all when None)."""

@@ -324,11 +324,15 @@ class InstanceNotifier:
                                      phase: str | None = None, *,
                                      source: str = "nova-compute",
                                      error: BaseException | None = None,
-                                     legacy_event: str | None = None) -> None:
+                                     legacy_event: str | None = None,
+                                     payload: Any = None) -> None:
         """``instance.<action>[.<phase>]`` (versioned; ERROR priority for the error
         phase, with the fault) and, with ``legacy_event``, the legacy
         ``compute.instance.<legacy_event>.<phase>`` (publisher ``compute.<host>``), as
-        Nova's ``notify_about_instance_action`` and ``notify_about_instance_usage``."""
+        Nova's ``notify_about_instance_action`` and ``notify_about_instance_usage``.
+        ``payload``: the versioned payload of an action that has its own (rebuild,
+        rescue, snapshot)."""
+        versioned_payload = payload
         host = self._host()
         if legacy_event and self.legacy is not None and self.legacy.is_enabled():
             payload = info_from_instance(instance, self.conf)
@@ -342,9 +346,11 @@ class InstanceNotifier:
                     context, event, payload)
             except Exception:
                 base.LOG.exception("%s could not be sent", event)
-        payload_type = InstanceCreatePayload if action == "create" else None
-        payload = (InstanceCreatePayload(context, instance, self.conf, error)
-                   if payload_type else InstanceActionPayload(context, instance, error))
+        payload = versioned_payload
+        if payload is None:
+            payload = (InstanceCreatePayload(context, instance, self.conf, error)
+                       if action == "create" else
+                       InstanceActionPayload(context, instance, error))
         base.NotificationBase(
             event_type=base.EventType("instance", action, phase),
             publisher=base.NotificationPublisher(host=host, source=source),

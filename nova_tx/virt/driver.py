@@ -158,6 +158,15 @@ class IRescueDriver(Interface):
         """Boot the guest from its own disk again and drop the rescue disk."""
 
 
+class ICrashDumpDriver(Interface):
+    """A driver that can make a guest's kernel dump its memory (optional, like
+    ``ISnapshotDriver``; Nova's libvirt injects an NMI)."""
+
+    def trigger_crash_dump(instance: Any) -> Any:  # noqa: N805
+        """Send the guest the NMI (a Deferred); InstanceNotRunning when it does not
+        run."""
+
+
 class IComputeDriverFactory(IPlugin):
     """A plugin that builds a driver: ``name`` as ``[DEFAULT] compute_driver`` says."""
 

@@ -228,9 +228,12 @@ def load_host(path: str | None) -> FakeHost:
 
 
 class FakeGuest:
-    """One guest: what a hypervisor keeps of it."""
+    """One guest: what a hypervisor keeps of it. ``image`` is the image its disk was
+    made from, ``rescue_image`` the one it boots from while rescued (None: its own
+    disk), ``crash_dumps`` how many NMIs it received."""
 
-    __slots__ = ("uuid", "name", "state", "vcpus", "memory_mb", "disk_gb", "console")
+    __slots__ = ("uuid", "name", "state", "vcpus", "memory_mb", "disk_gb", "console",
+                 "image", "rescue_image", "crash_dumps")
 
     def __init__(self, uuid: str, name: str, state: int, vcpus: int, memory_mb: int,
                  disk_gb: int):
@@ -241,6 +244,9 @@ class FakeGuest:
         self.memory_mb = memory_mb
         self.disk_gb = disk_gb
         self.console: list[bytes] = []
+        self.image: str | None = None
+        self.rescue_image: str | None = None
+        self.crash_dumps = 0
 
 
 def _uuid(instance: Any) -> str:
@@ -255,9 +261,12 @@ def _size(instance: Any, name: str) -> int:
     return int(value or 0)
 
 
-@implementer(driver.IComputeDriver)
+@implementer(driver.IComputeDriver, driver.ISnapshotDriver, driver.IRescueDriver,
+             driver.ICrashDumpDriver)
 class FakeDriver:
     capabilities = CAPABILITIES
+    #: The image port snapshots upload through (the compute manager gives its own).
+    image_api: Any = None
 
     def __init__(self, conf: Any, *, reactor: Any = None):
         compute_conf.register_opts(conf)
@@ -433,6 +442,7 @@ class FakeDriver:
         guest = FakeGuest(uuid, name, states.RUNNING if power_on else states.SHUTDOWN,
                           _size(instance, "vcpus"), _size(instance, "memory_mb"), disk_gb)
         guest.console.append(f"[    0.000000] Linux version fake ({name})\n".encode())
+        guest.image = getattr(image_meta, "id", None) or getattr(instance, "image_ref", None)
         self.guests[uuid] = guest
         if power_on:
             self._emit(uuid, driver.EVENT_STARTED)
@@ -485,12 +495,79 @@ class FakeDriver:
             return defer.fail(e)
         return defer.succeed(b"".join(guest.console))
 
+    # -- snapshot, rescue, crash dump ------------------------------------------------------
+
+    def disk_contents(self, instance: Any) -> bytes:
+        """What a snapshot of the guest's root disk uploads (the fake has no disk: a
+        description of the guest, so a test can tell whose snapshot it is)."""
+        guest = self._guest(instance)
+        return f"fake disk of {guest.uuid} from image {guest.image}\n".encode()
+
+    def snapshot(self, context: Any, instance: Any, image_id: str,
+                 update_task_state: Any) -> defer.Deferred:
+        async def run() -> None:
+            data = self.disk_contents(instance)
+            if self.image_api is None:
+                raise exception.NovaException("the fake driver has no image service to "
+                                              "upload snapshot %s to" % image_id)
+            await _maybe(update_task_state(task_state=states.IMAGE_PENDING_UPLOAD))
+            await _maybe(update_task_state(task_state=states.IMAGE_UPLOADING,
+                                           expected_state=states.IMAGE_PENDING_UPLOAD))
+            await self.image_api.update(context, image_id, {"disk_format": "raw",
+                                                            "container_format": "bare"})
+            await self.image_api.upload(context, image_id, data)
+
+        return defer.Deferred.fromCoroutine(run())
+
+    def rescue(self, context: Any, instance: Any, network_info: Any, image_meta: Any,
+               rescue_password: str | None, block_device_info: Any = None
+               ) -> defer.Deferred:
+        try:
+            guest = self._guest(instance)
+        except exception.InstanceNotFound as e:
+            return defer.fail(e)
+        guest.rescue_image = getattr(image_meta, "id", None) or guest.image
+        guest.console.append(f"[    0.000000] rescue ({guest.rescue_image})\n".encode())
+        return self._set_state(instance, states.RUNNING, driver.EVENT_STARTED)
+
+    def unrescue(self, context: Any, instance: Any) -> defer.Deferred:
+        try:
+            guest = self._guest(instance)
+        except exception.InstanceNotFound as e:
+            return defer.fail(e)
+        guest.rescue_image = None
+        guest.console.append(b"[    0.000000] unrescue\n")
+        return self._set_state(instance, states.RUNNING, driver.EVENT_STARTED)
+
+    def trigger_crash_dump(self, instance: Any) -> defer.Deferred:
+        """An NMI to a running guest; InstanceNotRunning otherwise (libvirt's)."""
+        try:
+            guest = self._guest(instance)
+        except exception.InstanceNotFound as e:
+            return defer.fail(e)
+        if guest.state != states.RUNNING:
+            return defer.fail(InstanceNotRunning(instance_id=guest.uuid))
+        guest.crash_dumps += 1
+        guest.console.append(b"[    0.000000] Kernel panic - not syncing: NMI\n")
+        return defer.succeed(None)
+
     # -- what a test or a simulation does to the "hardware" ----------------------------
 
     def simulate_state(self, uuid: str, state: int, transition: str) -> None:
         """Change a guest's power state behind Nova's back (a crash, a shutdown from
         inside the guest) and send the lifecycle event a hypervisor would."""
         self._set_state(uuid, state, transition)
+
+
+class InstanceNotRunning(exception.NovaException):
+    msg_fmt = "Instance %(instance_id)s is not running."
+    code = 409
+
+
+async def _maybe(value: Any) -> Any:
+    if isinstance(value, defer.Deferred) or hasattr(value, "__await__"):
+        return await value
+    return value
 
 
 @implementer(driver.IComputeDriverFactory)

@@ -6,6 +6,9 @@ server ``[DEFAULT] host``), Nova's ``ComputeManager`` split by concern:
 - ``power``: reboot, stop/start, pause/unpause, suspend/resume, console output, and the
   power state sync they share with ``periodic`` and ``lifecycle``;
 - ``delete``: terminate, soft delete, and what a delete leaves to finish;
+  ``restore``: a soft-deleted instance back;
+- ``rebuild``, ``rescue`` (and unrescue), ``snapshot``, ``crash_dump``: the other
+  lifecycle actions;
 - ``periodic``: the periodic tasks; ``lifecycle``: the driver's lifecycle events;
 - ``restart``: ``init_host``, reconciling the host with its records at start-up.
 
@@ -25,12 +28,17 @@ from nova_tx.bus.rpc import Target
 from nova_tx.compute.manager.allocations import PlacementAllocations
 from nova_tx.compute.manager.build import BuildManager
 from nova_tx.compute.manager.common import InstanceLocks
+from nova_tx.compute.manager.crash_dump import CrashDumpManager
 from nova_tx.compute.manager.delete import DeleteManager
 from nova_tx.compute.manager.image_cache import ImageCache
 from nova_tx.compute.manager.lifecycle import LifecycleHandler
 from nova_tx.compute.manager.periodic import PeriodicTasks
 from nova_tx.compute.manager.power import PowerManager
+from nova_tx.compute.manager.rebuild import RebuildManager
+from nova_tx.compute.manager.rescue import RescueManager
 from nova_tx.compute.manager.restart import HostInit, RestartReport
+from nova_tx.compute.manager.restore import RestoreManager
+from nova_tx.compute.manager.snapshot import SnapshotManager
 from nova_tx.objects.instance import Instance, unwrap
 
 LOG = logging.getLogger("nova_tx.compute.manager")
@@ -44,7 +52,9 @@ class ComputeManager:
     * 6.0: build_and_run_instance, reboot_instance, stop_instance, start_instance,
       pause_instance, unpause_instance, suspend_instance, resume_instance,
       terminate_instance, soft_delete_instance, get_console_output,
-      external_instance_event, get_host_uptime, cache_images
+      external_instance_event, get_host_uptime, cache_images, restore_instance,
+      rebuild_instance, rescue_instance, unrescue_instance, snapshot_instance,
+      trigger_crash_dump
     """
 
     target = Target(version="6.1")
@@ -75,6 +85,11 @@ class ComputeManager:
         self.build = BuildManager(self)
         self.power = PowerManager(self)
         self.delete = DeleteManager(self)
+        self.restore = RestoreManager(self)
+        self.rebuild = RebuildManager(self)
+        self.rescue = RescueManager(self)
+        self.snapshot = SnapshotManager(self)
+        self.crash_dump = CrashDumpManager(self)
         self.lifecycle = LifecycleHandler(self)
         self.periodic = PeriodicTasks(self)
         self.startup = HostInit(self)
@@ -133,6 +148,39 @@ class ComputeManager:
 
     async def soft_delete_instance(self, ctxt: Any, instance: Any) -> None:
         await self.delete.soft_delete_instance(ctxt, instance)
+
+    async def restore_instance(self, ctxt: Any, instance: Any) -> None:
+        await self.restore.restore_instance(ctxt, instance)
+
+    async def rebuild_instance(self, ctxt: Any, instance: Any, orig_image_ref: str,
+                               image_ref: str, injected_files: Any, new_pass: str | None,
+                               orig_sys_metadata: Any, bdms: Any = None,
+                               recreate: bool = False, on_shared_storage: bool = False,
+                               preserve_ephemeral: bool = False, migration: Any = None,
+                               scheduled_node: str | None = None, limits: Any = None,
+                               request_spec: Any = None, accel_uuids: Any = None,
+                               reimage_boot_volume: bool | None = None,
+                               target_state: str | None = None) -> None:
+        await self.rebuild.rebuild_instance(
+            ctxt, instance, orig_image_ref, image_ref, injected_files, new_pass,
+            orig_sys_metadata, bdms, recreate, on_shared_storage, preserve_ephemeral,
+            migration, scheduled_node, limits, request_spec, accel_uuids,
+            reimage_boot_volume, target_state)
+
+    async def rescue_instance(self, ctxt: Any, instance: Any, rescue_password: str | None,
+                              rescue_image_ref: str | None = None,
+                              clean_shutdown: bool = True) -> None:
+        await self.rescue.rescue_instance(ctxt, instance, rescue_password,
+                                          rescue_image_ref, clean_shutdown)
+
+    async def unrescue_instance(self, ctxt: Any, instance: Any) -> None:
+        await self.rescue.unrescue_instance(ctxt, instance)
+
+    async def snapshot_instance(self, ctxt: Any, image_id: str, instance: Any) -> None:
+        await self.snapshot.snapshot_instance(ctxt, image_id, instance)
+
+    async def trigger_crash_dump(self, ctxt: Any, instance: Any) -> None:
+        await self.crash_dump.trigger_crash_dump(ctxt, instance)
 
     async def external_instance_event(self, ctxt: Any, instances: Any, events: Any
                                       ) -> None:
