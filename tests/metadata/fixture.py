@@ -121,7 +121,7 @@ class MetadataServer:
         self.clock = clock or Clock()
         self.app = MetadataApp(self.conf, api_db=self.pool, cells=self.cells,
                                cell_db=self.cell_pool, network=network,
-                               providers=providers, reactor=self.clock)
+                               providers=providers, clock=self.clock)
         site = server.Site(self.app.resource())
         site.displayTracebacks = False
         self.port = reactor.listenTCP(0, site, interface="127.0.0.1")

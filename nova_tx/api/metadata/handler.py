@@ -17,6 +17,7 @@ from typing import Any
 
 from klein import Klein
 from twisted.internet import defer
+from twisted.web import resource
 
 from nova_tx import exception, log
 from nova_tx.api.metadata import identify
@@ -40,13 +41,14 @@ class MetadataApp:
     """What requests share: ``api_db`` (the API database's pool; None with ``[api]
     local_metadata_per_cell``, then ``cell_db`` is the local cell's pool), ``cells``
     (CellEngines), ``network`` (for the provider mode), the vendordata ``providers``
-    by name and the cache."""
+    by name and the cache (on ``clock``, the reactor unless a test passes one)."""
 
     app = Klein()
 
     def __init__(self, conf: Any, *, api_db: Any = None, cells: Any = None,
                  cell_db: Any = None, network: Any = None,
-                 providers: dict | None = None, reactor: Any = None):
+                 providers: dict | None = None, reactor: Any = None,
+                 clock: Any = None):
         if reactor is None:
             from twisted.internet import reactor
         self.conf = conf
@@ -60,7 +62,7 @@ class MetadataApp:
 
             providers = load_providers(conf)
         self.providers = providers
-        self.cache = MetadataCache(conf.api.metadata_cache_expiration, reactor)
+        self.cache = MetadataCache(conf.api.metadata_cache_expiration, clock or reactor)
         if conf.neutron.service_metadata_proxy and \
                 not conf.neutron.metadata_proxy_shared_secret:
             LOG.warning("[neutron] service_metadata_proxy is on with an empty "
@@ -68,7 +70,7 @@ class MetadataApp:
                         "service can sign requests")
 
     def resource(self):
-        return self.app.resource()
+        return _Guard(self.app.resource())
 
     # -- routing ---------------------------------------------------------------------
 
@@ -245,3 +247,25 @@ def _in_cell(api_conn, cells, cell_url: str, fn, *args):
     """Run ``fn`` in one transaction of the instance's cell (from a pool thread)."""
     with cells.engine(cell_url).begin() as conn:
         return fn(conn, *args)
+
+
+class _Guard(resource.Resource):
+    """Answers a path that is not UTF-8 with a plain 404 before Klein, which would log
+    the decoding failure as an error of its own."""
+
+    isLeaf = True
+
+    def __init__(self, wrapped):
+        super().__init__()
+        self.wrapped = wrapped
+
+    def render(self, request):
+        try:
+            urllib.parse.unquote_to_bytes(request.path).decode("utf-8")
+            request.path.decode("utf-8")
+        except UnicodeDecodeError:
+            error = HTTPError(404, "The resource could not be found.")
+            request.setResponseCode(404)
+            request.setHeader(b"Content-Type", b"text/plain; charset=UTF-8")
+            return error.body()
+        return self.wrapped.render(request)
