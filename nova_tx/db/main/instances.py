@@ -321,11 +321,28 @@ def _security_group_ids(conn: sa.Connection, project_id: str | None, user_id: st
             security_groups.c.project_id == project_id, security_groups.c.name == name,
             security_groups.c.deleted == 0)).scalar()
         if found is None:
-            found = conn.execute(security_groups.insert().values(
-                name=name, description=name, project_id=project_id, user_id=user_id,
-                created_at=now, deleted=0)).inserted_primary_key[0]
+            found = _create_security_group(conn, project_id, user_id, name, now)
         ids.append(found)
     return ids
+
+
+def _create_security_group(conn: sa.Connection, project_id: str | None,
+                           user_id: str | None, name: str, now: datetime.datetime) -> int:
+    """Nova's ``security_group_ensure_default``: two servers of a project built at once
+    (two conductor requests, their own transactions) may both find no ``default``;
+    the one whose insert loses to the other's takes the winner's row."""
+    from nova_tx.db.exception import DBDuplicateEntry
+
+    try:
+        with conn.begin_nested():
+            return conn.execute(security_groups.insert().values(
+                name=name, description=name, project_id=project_id, user_id=user_id,
+                created_at=now, deleted=0)).inserted_primary_key[0]
+    except (DBDuplicateEntry, sa.exc.IntegrityError):
+        # A locking read: the committed row, whatever this transaction's snapshot.
+        return conn.execute(sa.select(security_groups.c.id).where(
+            security_groups.c.project_id == project_id, security_groups.c.name == name,
+            security_groups.c.deleted == 0).with_for_update()).scalar_one()
 
 
 # -- lists ---------------------------------------------------------------------------------------
