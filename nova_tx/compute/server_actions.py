@@ -1,6 +1,8 @@
 """The lifecycle actions of a server at the API (Nova's ``compute.api.API`` methods
 behind ``POST /servers/{id}/action``): reboot, stop, start, pause, unpause, suspend,
-resume, lock, unlock, reset state and the console log.
+resume, lock, unlock, reset state, the console log, restore and force delete of a
+soft-deleted server, rebuild, rescue and unrescue, snapshot (createImage) and the
+crash dump.
 
 Each power action checks the server's states as Nova's ``check_instance_state`` does
 (the allowed vm_states and task_states below), refuses a locked server unless the
@@ -15,9 +17,11 @@ import logging
 from typing import Any
 
 from nova_tx import exception
-from nova_tx.compute import states
+from nova_tx.compute import boot_image, states
 from nova_tx.compute.servers import Located, ServersAPI, check_not_locked, check_state
+from nova_tx.db.api import key_pairs
 from nova_tx.db.main import instance_actions, instances
+from nova_tx.image import api as image_api
 from nova_tx.objects.instance import Instance
 
 LOG = logging.getLogger(__name__)
@@ -43,10 +47,87 @@ POWER_ACTIONS: dict[str, tuple[tuple, tuple, str, str]] = {
 #: The states ``os-resetState`` may set.
 RESET_STATES = {"active": states.ACTIVE, "error": states.ERROR}
 
+#: The vm_states of Nova's ``check_instance_state`` for the other actions.
+ALLOW_REBUILD = (states.ACTIVE, states.STOPPED, states.ERROR)
+ALLOW_RESCUE = (states.ACTIVE, states.STOPPED, states.ERROR)
+ALLOW_SNAPSHOT = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
+ALLOW_CRASH_DUMP = (states.ACTIVE, states.PAUSED, states.RESCUED, states.RESIZED,
+                    states.ERROR)
+
+#: What a snapshot does not inherit of its server's image (Nova's
+#: ``NON_INHERITABLE_IMAGE_PROPERTIES``, ``SM_SKIP_KEYS`` and the default of
+#: ``[DEFAULT] non_inheritable_image_properties``).
+NON_INHERITABLE = frozenset({
+    "cinder_encryption_key_id", "cinder_encryption_key_deletion_policy",
+    "img_signature", "img_signature_hash_method", "img_signature_key_type",
+    "img_signature_certificate_uuid", "mappings", "block_device_mapping",
+    "cache_in_nova", "bittorrent"})
+NON_INHERITABLE_NAMESPACES = ("traits:",)
+#: System metadata that are attributes of the image, not properties.
+IMAGE_ATTRIBUTES = ("min_disk", "min_ram", "disk_format", "container_format")
+IMAGE_PREFIX = "image_"
+
+
+class UnsupportedRescueImage(exception.Invalid):
+    msg_fmt = "Requested rescue image '%(image)s' is not supported"
+
+
+class InstanceNotRescuable(exception.Invalid):
+    msg_fmt = "Instance %(instance_id)s cannot be rescued: %(reason)s"
+
+
+class VolumeBackedRebuild(exception.Invalid):
+    msg_fmt = "Image %(image_id)s is unacceptable: %(reason)s"
+
+
+def snapshot_properties(context: Any, instance: Instance, name: str,
+                        extra_properties: dict[str, str] | None) -> dict[str, Any]:
+    """Nova's ``create_image`` for a snapshot: the server's image as its system
+    metadata remembers it (``get_image_from_system_metadata``) less what must not be
+    inherited, private to the owner (shared with the owner's project when someone
+    else takes it), with the snapshot's own properties; Glance v2 attributes with the
+    properties at the top level and no formats (the driver sets those on upload)."""
+    attributes: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for key, value in (instance.system_metadata or {}).items():
+        if value is None:
+            continue
+        if key.startswith(IMAGE_PREFIX):
+            key = key[len(IMAGE_PREFIX):]
+        if key in IMAGE_ATTRIBUTES:
+            attributes[key] = value
+        else:
+            properties[key] = value
+    extra = dict(extra_properties or {})
+    if context.project_id != instance.project_id:
+        attributes["visibility"] = "shared"
+        extra["instance_owner"] = instance.project_id
+    else:
+        attributes["visibility"] = "private"
+    for key in list(properties):
+        if key in NON_INHERITABLE or key.startswith(NON_INHERITABLE_NAMESPACES):
+            del properties[key]
+    properties.update({"instance_uuid": instance.uuid, "user_id": str(context.user_id),
+                       "image_type": "snapshot"})
+    properties.update(extra)
+    for key in ("min_disk", "min_ram"):
+        if key in attributes:
+            try:
+                attributes[key] = int(attributes[key])
+            except (TypeError, ValueError):
+                del attributes[key]
+    attributes.pop("disk_format", None)
+    attributes.pop("container_format", None)
+    return {**properties, **attributes, "name": name}
+
 
 class ServerActionsAPI:
-    def __init__(self, servers: ServersAPI):
+    """``images``: the image port (``nova_tx.image.api.IImageAPI``) rebuild, rescue
+    and snapshots read and write images through."""
+
+    def __init__(self, servers: ServersAPI, images: Any = None):
         self.servers = servers
+        self.images = images
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -189,3 +270,185 @@ class ServerActionsAPI:
         if isinstance(output, bytes):
             output = output.decode("utf-8", "replace")
         return output
+
+    # -- soft delete: restore and force delete -------------------------------------------
+
+    async def restore(self, context: Any, located: Located) -> None:
+        """Nova's ``restore``: a SOFT_DELETED server on a host is handed to its compute
+        (task state ``restoring``, ``restore_instance``); one without a host is simply
+        active again."""
+        instance = self._in_a_cell(located, "restore")
+        check_not_locked(context, instance)
+        check_state(instance, "restore", (states.SOFT_DELETED,))
+        if instance.host:
+            changed = await self._start_task(context, located, "restore",
+                                             states.RESTORING, {"deleted_at": None})
+            self._cast("restore_instance", context, changed)
+        else:
+            await self._start_task(context, located, "restore", None,
+                                   {"vm_state": states.ACTIVE, "deleted_at": None})
+
+    async def force_delete(self, context: Any, located: Located) -> None:
+        """Nova's ``force_delete``: deleted now whatever its states (a soft-deleted
+        server does not wait for the reclaim)."""
+        check_not_locked(context, located.instance)
+        await self.servers.delete(context, located, force=True)
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    async def _image(self, context: Any, image_id: str) -> dict[str, Any]:
+        if self.images is None:
+            raise exception.ConfigError(reason="the compute API has no image service")
+        return await self.images.get(context, image_id)
+
+    async def _key_pair(self, context: Any, name: str) -> Any:
+        return await self.servers.api_db.do(key_pairs.get_by_name, context.user_id, name)
+
+    async def rebuild(self, context: Any, located: Located, image_href: str,
+                      admin_password: str | None, *, files: list | None = None,
+                      preserve_ephemeral: bool = False, **changes: Any) -> Instance:
+        """Nova's ``rebuild`` on the server's own host.
+
+        ``changes`` are instance fields (``display_name``, ``display_description``,
+        ``metadata`` (replacing the old), ``access_ip_v4``/``_v6``,
+        ``auto_disk_config``, ``user_data``, ``hostname``) and the requests
+        ``key_name`` (None: no key) and ``trusted_certs``. The image must be active and
+        fit the flavor (ImageNotFound, FlavorDiskTooSmall... as at create); the
+        server's image properties in its system metadata are replaced by the new
+        image's; then task state ``rebuilding``, the action ``rebuild`` and the cast of
+        ``rebuild_instance`` with the old image and system metadata.
+        """
+        instance = self._in_a_cell(located, "rebuild")
+        check_not_locked(context, instance)
+        check_state(instance, "rebuild", ALLOW_REBUILD)
+        if not instance.image_ref:
+            # A volume-backed server: its root volume would have to be re-imaged.
+            raise VolumeBackedRebuild(
+                image_id=image_href,
+                reason="Unable to rebuild with a different image for a volume-backed "
+                       "server.")
+        updates: dict[str, Any] = {}
+        if "key_name" in changes:
+            key_name = changes.pop("key_name")
+            if key_name:
+                key_pair = await self._key_pair(context, key_name)
+                updates.update(key_name=key_pair.name, key_data=key_pair.public_key,
+                               keypairs=[key_pair])
+            else:
+                updates.update(key_name=None, key_data=None, keypairs=[])
+        if "trusted_certs" in changes:
+            certs = changes.pop("trusted_certs")
+            updates["trusted_certs"] = list(certs) if certs else None
+        image = await self._image(context, image_href)
+        boot_image.check_requested_image(image, instance.flavor, None)
+        if "metadata" in changes:
+            await self.servers._check_metadata_quota(context, instance.project_id,
+                                                     changes["metadata"])
+        orig_sys_metadata = dict(instance.system_metadata or {})
+        system_metadata = {k: v for k, v in orig_sys_metadata.items()
+                           if not k.startswith(IMAGE_PREFIX)}
+        system_metadata.update(boot_image.system_metadata_from_image(image))
+        system_metadata["image_base_image_ref"] = image["id"]
+        properties = boot_image.image_meta(image).properties
+        for name in ("os_type", "architecture", "vm_mode"):
+            if properties.get(name) is not None:
+                updates[name] = str(properties[name])
+        updates.update(changes)
+        updates.update(image_ref=image_href, progress=0,
+                       kernel_id=properties.get("kernel_id") or "",
+                       ramdisk_id=properties.get("ramdisk_id") or "",
+                       system_metadata=system_metadata)
+        changed = await self._start_task(context, located, "rebuild", states.REBUILDING,
+                                         updates)
+        self._cast("rebuild_instance", context, changed, new_pass=admin_password,
+                   injected_files=list(files or []), image_ref=image_href,
+                   orig_image_ref=instance.image_ref, orig_sys_metadata=orig_sys_metadata,
+                   preserve_ephemeral=preserve_ephemeral)
+        return changed
+
+    # -- rescue ----------------------------------------------------------------------------
+
+    async def rescue(self, context: Any, located: Located, rescue_password: str,
+                     rescue_image_ref: str | None) -> None:
+        """Nova's ``rescue``: an image of the request must exist and not be a volume
+        snapshot; volume-backed servers cannot be rescued (the stable device rescue of
+        2.87 is not built)."""
+        instance = self._in_a_cell(located, "rescue")
+        check_not_locked(context, instance)
+        check_state(instance, "rescue", ALLOW_RESCUE)
+        if rescue_image_ref:
+            try:
+                image = await self._image(context, rescue_image_ref)
+            except (image_api.ImageNotFound, image_api.ImageBadRequest):
+                LOG.warning("Failed to fetch rescue image metadata using image_ref %s",
+                            rescue_image_ref)
+                raise UnsupportedRescueImage(image=rescue_image_ref) from None
+            if "img_block_device_mapping" in boot_image.image_meta(image).properties \
+                    or image.get("img_block_device_mapping") is not None:
+                raise UnsupportedRescueImage(image=rescue_image_ref)
+        if not instance.image_ref:
+            raise InstanceNotRescuable(instance_id=instance.uuid,
+                                       reason="Cannot rescue a volume-backed instance")
+        changed = await self._start_task(context, located, "rescue", states.RESCUING)
+        self._cast("rescue_instance", context, changed, rescue_password=rescue_password,
+                   rescue_image_ref=rescue_image_ref, clean_shutdown=True)
+
+    async def unrescue(self, context: Any, located: Located) -> None:
+        instance = self._in_a_cell(located, "unrescue")
+        check_not_locked(context, instance)
+        check_state(instance, "unrescue", (states.RESCUED,))
+        changed = await self._start_task(context, located, "unrescue", states.UNRESCUING)
+        self._cast("unrescue_instance", context, changed)
+
+    # -- snapshot --------------------------------------------------------------------------
+
+    async def snapshot(self, context: Any, located: Located, name: str,
+                       extra_properties: dict[str, str] | None = None) -> dict[str, Any]:
+        """Nova's ``snapshot``: the image is created (queued) first, then the task
+        state ``image_snapshot_pending`` and the action ``createImage``, then
+        ``snapshot_instance`` uploads its data. A server deleted meanwhile takes its
+        image with it (InstanceInvalidState)."""
+        instance = self._in_a_cell(located, "snapshot")
+        check_state(instance, "snapshot", ALLOW_SNAPSHOT)
+        if self.images is None:
+            raise exception.ConfigError(reason="the compute API has no image service")
+        image = await self.images.create(
+            context, snapshot_properties(context, instance, name, extra_properties))
+        try:
+            changed = await self._start_task(context, located, "createImage",
+                                             states.IMAGE_SNAPSHOT_PENDING)
+        except (exception.InstanceNotFound,
+                exception.UnexpectedDeletingTaskStateError) as error:
+            LOG.debug("Instance %s disappeared during snapshot.", instance.uuid)
+            try:
+                await self.images.delete(context, image["id"])
+            except Exception as e:  # the image's cleanup never hides why
+                LOG.warning("Error while trying to clean up image %s: %s",
+                            image["id"], e)
+            gone = isinstance(error, exception.InstanceNotFound)
+            raise exception.InstanceInvalidState(
+                attr="vm_state" if gone else "task_state", instance_uuid=instance.uuid,
+                state=states.DELETED if gone else states.DELETING,
+                method="snapshot") from None
+        self._cast("snapshot_instance", context, changed, image["id"])
+        return image
+
+    # -- crash dump ------------------------------------------------------------------------
+
+    async def trigger_crash_dump(self, context: Any, located: Located) -> None:
+        """Nova's ``trigger_crash_dump`` (2.17): no task state (what the guest does
+        with the NMI is its own affair), the action recorded, the compute told."""
+        instance = self._in_a_cell(located, "trigger_crash_dump")
+        check_not_locked(context, instance)
+        check_state(instance, "trigger_crash_dump", ALLOW_CRASH_DUMP)
+        if not instance.host:
+            raise exception.InstanceNotReady(instance_id=instance.uuid)
+
+        def record(conn: Any) -> None:
+            instance_actions.create(conn, action="trigger_crash_dump",
+                                    instance_uuid=instance.uuid,
+                                    request_id=context.request_id,
+                                    user_id=context.user_id, project_id=context.project_id)
+
+        await self._in_cell(located, record)
+        self._cast("trigger_crash_dump", context, instance)

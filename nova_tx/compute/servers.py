@@ -478,7 +478,7 @@ class ServersAPI:
 
     # -- delete -----------------------------------------------------------------------
 
-    async def delete(self, context, located: Located) -> None:
+    async def delete(self, context, located: Located, *, force: bool = False) -> None:
         """Delete a server as Nova's ``compute.api.API.delete``.
 
         A build request is removed on the spot with its request spec and instance
@@ -491,14 +491,14 @@ class ServersAPI:
         soft-deleted instead (Nova's ``soft_delete``): on a live host it goes to task
         state ``soft-deleting`` and its compute service's ``soft_delete_instance``
         (which keeps it SOFT_DELETED until the reclaim); anywhere else it is deleted
-        here as above.
+        here as above. ``force`` (Nova's ``force_delete``): never soft.
         """
         instance = located.instance
         check_not_locked(context, instance)
         if instance.disable_terminate:
             LOG.info("instance termination disabled: %s", instance.uuid)
             return
-        soft = (bool(_option(self.conf, "reclaim_instance_interval", 0))
+        soft = (not force and bool(_option(self.conf, "reclaim_instance_interval", 0))
                 and not located.is_build_request and instance.launched_at is not None)
         outcome = await self.api_db.do(self._begin_delete, context, instance.uuid, soft)
         if outcome is None:
