@@ -90,6 +90,28 @@ class MigrationsAPI:
         return await self.api_db.do(thd)
 
 
+    async def in_progress_live_migrations(self, cell: CellMapping | None,
+                                          instance_uuid: str) -> list[MigrationRecord]:
+        """The live migrations of an instance in progress (none while it has no
+        cell)."""
+        if cell is None:
+            return []
+        return await self.api_db.do(lambda api_conn: self._in_cell(
+            cell, migration_list.get_in_progress_by_instance, instance_uuid,
+            "live-migration"))
+
+    async def get_for_instance(self, cell: CellMapping | None, migration_id: int,
+                               instance_uuid: str) -> MigrationRecord | None:
+        if cell is None:
+            return None
+        return await self.api_db.do(lambda api_conn: self._in_cell(
+            cell, migration_list.get_by_id_and_instance, migration_id, instance_uuid))
+
+    def _in_cell(self, cell: CellMapping, fn: Callable[..., T], *args: Any) -> T:
+        with self.cells.engine(cell.database_connection).connect() as conn:
+            return fn(conn, *args)
+
+
 def _page(conn: sa.Connection, filters: Mapping[str, Any], limit: int | None,
           after: tuple | None) -> list[MigrationRecord]:
     return migration_list.get_page(conn, filters, limit=limit, after=after)

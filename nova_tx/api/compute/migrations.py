@@ -29,12 +29,11 @@ from nova_tx.api.compute._components import cell_engines
 from nova_tx.api.compute._operator import _api_db
 from nova_tx.api.compute.schemas import migrations as schema
 from nova_tx.compute.migrations import MigrationsAPI
-from nova_tx.db.main.migration_list import MigrationRecord
+from nova_tx.db.main.migration_list import LIVE_MIGRATION_IN_PROGRESS, MigrationRecord
 
 routes = wsgi.Routes()
 
 POLICY_ROOT = "os_compute_api:os-migrations:%s"
-LIVE_MIGRATION_IN_PROGRESS = ("queued", "preparing", "running", "post-migrating")
 _BASE_FIELDS = ("created_at", "dest_compute", "dest_host", "dest_node", "id",
                 "instance_uuid", "new_instance_type_id", "old_instance_type_id",
                 "source_compute", "source_node", "status", "updated_at")

@@ -34,6 +34,12 @@ class MigrationRecord:
     status: str | None
     migration_type: str | None
     hidden: bool
+    memory_total: int | None
+    memory_processed: int | None
+    memory_remaining: int | None
+    disk_total: int | None
+    disk_processed: int | None
+    disk_remaining: int | None
     user_id: str | None
     project_id: str | None
     created_at: datetime.datetime | None
@@ -123,6 +129,29 @@ def get_page(conn: sa.Connection, filters: Mapping[str, Any], *, limit: int | No
     if limit is not None:
         stmt = stmt.limit(limit)
     return [_record(row) for row in conn.execute(stmt)]
+
+
+#: The statuses of a live migration in progress (Nova's list, for its two queries).
+LIVE_MIGRATION_IN_PROGRESS = ("queued", "preparing", "running", "post-migrating")
+
+
+def get_in_progress_by_instance(conn: sa.Connection, instance_uuid: str,
+                                migration_type: str | None = None) -> list[MigrationRecord]:
+    """The instance's migrations in progress (Nova's
+    ``migration_get_in_progress_by_instance``), in id order."""
+    stmt = _select().where(migrations.c.instance_uuid == instance_uuid,
+                           migrations.c.status.in_(LIVE_MIGRATION_IN_PROGRESS))
+    if migration_type is not None:
+        stmt = stmt.where(migrations.c.migration_type == migration_type)
+    return [_record(row) for row in conn.execute(stmt.order_by(migrations.c.id))]
+
+
+def get_by_id_and_instance(conn: sa.Connection, migration_id: int,
+                           instance_uuid: str) -> MigrationRecord | None:
+    row = conn.execute(_select().where(migrations.c.id == migration_id,
+                                       migrations.c.instance_uuid == instance_uuid)
+                       ).one_or_none()
+    return None if row is None else _record(row)
 
 
 def get_by_uuid(conn: sa.Connection, migration_uuid: str) -> MigrationRecord | None:
