@@ -9,6 +9,7 @@ start reuses what the first made.
 from __future__ import annotations
 
 import os
+import secrets
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -43,6 +44,8 @@ state_path = {state_path}
 transport_url = memory://
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = 8774
+metadata_listen = 127.0.0.1
+metadata_listen_port = 8775
 # An in-memory hypervisor: servers boot without KVM or QEMU. For real guests use
 # libvirt.LibvirtDriver with [libvirt] virt_type (docs/libvirt.md).
 compute_driver = fake.FakeDriver
@@ -68,6 +71,14 @@ password = {service_password}
 project_name = {service_project}
 user_domain_name = Default
 project_domain_name = Default
+
+"""
+
+#: Appended to ``[neutron]`` (the template's last section) with a fresh secret: guests'
+#: metadata requests come through a Neutron metadata proxy that signs them with it.
+METADATA_PROXY = """\
+service_metadata_proxy = true
+metadata_proxy_shared_secret = {secret}
 
 """
 
@@ -105,6 +116,7 @@ def ensure_config(state_dir: str) -> str:
         text = CONFIG_TEMPLATE.format(
             state_path=state_dir, identity_port=IDENTITY_PORT, service_user=service.user,
             service_password=service.password, service_project=service.project)
+        text = text.rstrip("\n") + "\n" + METADATA_PROXY.format(secret=secrets.token_hex(32))
         # The identity's own sections: users with fresh passwords, [api] auth_strategy
         # = keystone and [keystone_authtoken] as the service user.
         text += clouds.allinone_config(credentials, host="127.0.0.1", port=IDENTITY_PORT,

@@ -56,9 +56,11 @@ class AllInOneTest(unittest.SynchronousTestCase):
         # [keystone_authtoken] name them.
         with open(self.conf) as f:
             text = f.read()
-        self.api_port, *ports = free_ports(5)
+        self.api_port, self.metadata_port, *ports = free_ports(6)
         text = text.replace("osapi_compute_listen_port = 8774",
                             f"osapi_compute_listen_port = {self.api_port}")
+        text = text.replace("metadata_listen_port = 8775",
+                            f"metadata_listen_port = {self.metadata_port}")
         for (option, default), port in zip((("identity_port", 5000),
                                             ("placement_port", 8778),
                                             ("image_port", 9292), ("network_port", 9696)),
