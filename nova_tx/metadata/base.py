@@ -158,10 +158,20 @@ class InstanceMetadata:
         return self.instance.availability_zone
 
     def _keypair(self):
-        if not self.instance.key_name:
+        """The key pair the server was built with (``instance_extra.keypairs``); an
+        instance created without that record falls back on its ``key_name`` and
+        ``key_data`` columns, the type then taken as ssh."""
+        instance = self.instance
+        if not instance.key_name:
             return None
-        keypairs = self.instance.keypairs or []
-        return keypairs[0] if keypairs else None
+        if instance.keypairs:
+            return instance.keypairs[0]
+        if instance.key_data:
+            from nova_tx.objects.keypair import KeyPair
+
+            return KeyPair(name=instance.key_name, user_id=instance.user_id,
+                           fingerprint=None, public_key=instance.key_data)
+        return None
 
     # -- EC2 -------------------------------------------------------------------------
 

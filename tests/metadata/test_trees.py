@@ -237,3 +237,13 @@ class TreesTest(unittest.TestCase):
             "/openstack/2016-06-30/meta_data.json", headers=headers)).body)
         self.assertNotIn("vlan", newton["devices"][0])
         self.assertNotIn("vf_trusted", newton["devices"][0])
+
+
+class KeyFallbackTest(unittest.TestCase):
+    async def test_key_columns_stand_in_for_a_missing_keypairs_record(self):
+        server = MetadataServer(self, neutron__service_metadata_proxy=True,
+                                neutron__metadata_proxy_shared_secret="s3cr3t")
+        instance = server.add_instance(keypairs=None)
+        reply = await server.get("/openstack/latest/meta_data.json",
+                                 headers=server.proxy_headers(instance))
+        self.assertEqual({"mykey": PUBLIC_KEY}, json.loads(reply.body)["public_keys"])
