@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid as uuidlib
+from unittest import mock
 
 import sqlalchemy as sa
 
@@ -159,6 +160,15 @@ class ArchiveTest(ArchiveCase):
         self.assertIn("Archiving.." + "." * 5 + ".complete", outcome.out)
         self.assertEqual(5, self.count(shadow("instances")))
         self.assertEqual(0, self.count(instances_t))
+
+    def test_sleep_between_batches(self):
+        self.add(3)
+        with mock.patch("nova_tx.cmd.db_archive.time.sleep") as sleep:
+            self.assertOutcome(self.run_cmd(*ARCHIVE, "--until-complete", "--max_rows", "1",
+                                            "--sleep", "2"), 1)
+        # After each of the 3 batches that moved something; not after the last.
+        self.assertEqual([mock.call(2)] * 3, sleep.call_args_list)
+        self.assertEqual(3, self.count(shadow("instances")))
 
     def test_before(self):
         old = self.add(2, deleted_at=datetime.datetime(2015, 10, 20))
