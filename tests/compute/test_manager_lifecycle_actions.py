@@ -180,6 +180,20 @@ class LifecycleActionsTest(ActionsTestBase, unittest.TestCase):
         self.assertEqual(["compute.instance.rebuild.start", "compute.instance.rebuild.end"],
                          self.legacy_sent()[-2:])
 
+    async def test_the_destroys_late_stopped_event_does_not_stop_the_rebuilt_guest(self):
+        from twisted.internet import reactor, task
+
+        self.h.conf.set_override("handle_virt_lifecycle_events", True, group="workarounds")
+        self.assertTrue(self.h.manager.lifecycle.register())
+        await self.h.manager.rebuild_instance(
+            self.h.context(), await self.asked(states.REBUILDING), self.h.image_id,
+            self.h.image_id, [], None, {})
+        # The driver's events (stopped by the destroy, started by the spawn) arrive
+        # after the rebuild; the stopped one no longer says what the guest is.
+        await task.deferLater(reactor, 0.05, lambda: None)
+        await defer.gatherResults(list(self.h.manager.lifecycle.in_progress))
+        self.assertEqual((states.ACTIVE, None, states.RUNNING), await self.state())
+
     async def test_rebuild_of_a_stopped_instance_leaves_it_stopped(self):
         await self.h.manager.stop_instance(self.h.context(),
                                            await self.asked(states.POWERING_OFF))

@@ -76,6 +76,13 @@ class LifecycleHandler:
                   instance.vm_state, instance.task_state, instance.power_state,
                   power_state)
         async with self.mgr.locks.hold(instance.uuid):
+            # Nova's: the event may be late (a rebuild's destroy is followed by its
+            # spawn) and no longer say what the guest is; then it is ignored.
+            current = await self.mgr.power.get_power_state(instance)
+            if current != power_state:
+                LOG.debug("Ignoring late event %s of instance %s: its power state is "
+                          "now %s", event.transition, instance.uuid, current)
+                return
             try:
                 await self.mgr.power.sync_instance_power_state(ctxt, instance, power_state)
             except exception.InstanceNotFound:
