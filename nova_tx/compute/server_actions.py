@@ -19,10 +19,11 @@ from typing import Any
 from nova_tx import exception
 from nova_tx.compute import boot_image, states
 from nova_tx.compute.servers import Located, ServersAPI, check_not_locked, check_state
-from nova_tx.db.api import key_pairs
+from nova_tx.db.api import key_pairs, request_specs
 from nova_tx.db.main import instance_actions, instances
 from nova_tx.image import api as image_api
 from nova_tx.objects.instance import Instance
+from nova_tx.virt import hardware
 
 LOG = logging.getLogger(__name__)
 
@@ -78,6 +79,35 @@ class InstanceNotRescuable(exception.Invalid):
 
 class VolumeBackedRebuild(exception.Invalid):
     msg_fmt = "Image %(image_id)s is unacceptable: %(reason)s"
+
+
+class ImageNUMATopologyRebuildConflict(exception.Invalid):
+    msg_fmt = ("An instance's NUMA topology cannot be changed as part of a rebuild. The "
+               "image provided is invalid for this instance.")
+
+
+def instance_image_meta(instance: Instance) -> Any:
+    """Nova's ``instance.image_meta``: the image the server was built from as its
+    system metadata remembers it."""
+    properties = {key[len(IMAGE_PREFIX):]: value
+                  for key, value in (instance.system_metadata or {}).items()
+                  if key.startswith(IMAGE_PREFIX) and value is not None
+                  and key[len(IMAGE_PREFIX):] not in IMAGE_ATTRIBUTES + ("base_image_ref",)}
+    return boot_image.image_meta({"id": instance.image_ref, "properties": properties})
+
+
+def check_numa_rebuild(instance: Instance, image: dict[str, Any]) -> None:
+    """Nova's ``_validate_numa_rebuild``: the claim of a rebuild is the old one, so a
+    new image must not ask for another NUMA topology than the old one did."""
+    if image.get("id") == instance.image_ref:
+        return
+    flavor = instance.flavor.for_numa()
+    old = hardware.numa_get_constraints(flavor, instance_image_meta(instance))
+    new = hardware.numa_get_constraints(flavor, boot_image.image_meta(image))
+    if old is None and new is None:
+        return
+    if old is None or new is None or old != new:
+        raise ImageNUMATopologyRebuildConflict()
 
 
 def snapshot_properties(context: Any, instance: Instance, name: str,
@@ -341,6 +371,7 @@ class ServerActionsAPI:
             updates["trusted_certs"] = list(certs) if certs else None
         image = await self._image(context, image_href)
         boot_image.check_requested_image(image, instance.flavor, None)
+        check_numa_rebuild(instance, image)
         if "metadata" in changes:
             await self.servers._check_metadata_quota(context, instance.project_id,
                                                      changes["metadata"])
@@ -360,11 +391,24 @@ class ServerActionsAPI:
                        system_metadata=system_metadata)
         changed = await self._start_task(context, located, "rebuild", states.REBUILDING,
                                          updates)
+        if image_href != instance.image_ref:
+            # Later moves schedule with the image the server now runs (Nova persists
+            # it in the request spec).
+            await self.servers.api_db.do(self._save_spec_image, instance.uuid, image)
         self._cast("rebuild_instance", context, changed, new_pass=admin_password,
                    injected_files=list(files or []), image_ref=image_href,
                    orig_image_ref=instance.image_ref, orig_sys_metadata=orig_sys_metadata,
                    preserve_ephemeral=preserve_ephemeral)
         return changed
+
+    @staticmethod
+    def _save_spec_image(api_conn: Any, instance_uuid: str, image: dict[str, Any]) -> None:
+        try:
+            spec = request_specs.get_by_instance_uuid(api_conn, instance_uuid)
+        except exception.RequestSpecNotFound:
+            return
+        spec.image = boot_image.image_meta(image)
+        request_specs.save(api_conn, spec)
 
     # -- rescue ----------------------------------------------------------------------------
 

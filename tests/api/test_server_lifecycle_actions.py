@@ -244,6 +244,37 @@ class LifecycleActionsTest(unittest.TestCase):
         self.assertEqual(before, self.api.cell_snapshot())
         self.assertEqual([], self.api.compute.casts)
 
+    async def test_rebuild_cannot_change_the_numa_topology(self):
+        server = self.api.add_instance(host="compute1")
+        self.api.images.images[NEW_IMAGE]["hw_cpu_policy"] = "dedicated"
+        before = self.api.cell_snapshot()
+        self.assert_bad_request(
+            await self.act(server, {"rebuild": {"imageRef": NEW_IMAGE}}),
+            "An instance's NUMA topology cannot be changed as part of a rebuild. The "
+            "image provided is invalid for this instance.")
+        self.assertEqual(before, self.api.cell_snapshot())
+        # The same image may be rebuilt whatever it asks for.
+        pinned = self.api.add_instance(host="compute1", image_ref=NEW_IMAGE,
+                                       system_metadata={"image_hw_cpu_policy": "dedicated"})
+        self.assertEqual(202, (await self.act(pinned, {"rebuild": {"imageRef": NEW_IMAGE}})
+                               ).code)
+
+    async def test_rebuild_saves_the_new_image_in_the_request_spec(self):
+        from nova_tx.db.api import request_specs
+        from nova_tx.objects.request_spec import ImageMeta, RequestSpec
+
+        server = self.api.add_instance(host="compute1")
+        with self.api.engine.begin() as conn:
+            request_specs.create(conn, RequestSpec(
+                flavor=self.api.flavor, instance_uuid=server.uuid,
+                project_id=server.project_id, image=ImageMeta(id=IMAGE)))
+        self.assertEqual(202, (await self.act(
+            server, {"rebuild": {"imageRef": NEW_IMAGE}})).code)
+        with self.api.engine.connect() as conn:
+            spec = request_specs.get_by_instance_uuid(conn, server.uuid)
+        self.assertEqual((NEW_IMAGE, "virtio"),
+                         (spec.image.id, spec.image.properties.get("hw_disk_bus")))
+
     async def test_rebuild_states(self):
         stopped = self.api.add_instance(host="compute1", vm_state=states.STOPPED)
         self.assertEqual(202, (await self.act(
