@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from nova_tx import exception
+from nova_tx import quota as quota_mod
 from nova_tx.compute import boot_image, states
 from nova_tx.compute.servers import Located, ServersAPI, check_not_locked, check_state
 from nova_tx.db.api import key_pairs, request_specs
@@ -304,12 +305,19 @@ class ServerActionsAPI:
     # -- soft delete: restore and force delete -------------------------------------------
 
     async def restore(self, context: Any, located: Located) -> None:
-        """Nova's ``restore``: a SOFT_DELETED server on a host is handed to its compute
-        (task state ``restoring``, ``restore_instance``); one without a host is simply
-        active again."""
+        """Nova's ``restore`` (TooManyInstances when the project's quota has no room
+        for one more server of its flavor): a SOFT_DELETED server on a host is handed
+        to its compute (task state ``restoring``, ``restore_instance``); one without a
+        host is simply active again."""
         instance = self._in_a_cell(located, "restore")
         check_not_locked(context, instance)
         check_state(instance, "restore", (states.SOFT_DELETED,))
+        if self.servers.quota is not None and instance.flavor is not None:
+            # Nova's check_num_instances_quota for one more server of its flavor.
+            await quota_mod.check_num_instances_quota(
+                self.servers.quota, context, vcpus=instance.flavor.vcpus,
+                memory_mb=instance.flavor.memory_mb, min_count=1, max_count=1,
+                project_id=instance.project_id, user_id=instance.user_id)
         if instance.host:
             changed = await self._start_task(context, located, "restore",
                                              states.RESTORING, {"deleted_at": None})

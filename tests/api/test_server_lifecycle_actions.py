@@ -118,6 +118,17 @@ class LifecycleActionsTest(unittest.TestCase):
         self.assertEqual((states.ACTIVE, None), (stored.vm_state, stored.task_state))
         self.assertEqual([], self.api.compute.casts)
 
+    async def test_restore_over_quota(self):
+        api = LifecycleServer(self, quota={"instances": 1})
+        api.add_instance(host="compute1")
+        server = api.add_instance(vm_state=states.SOFT_DELETED, host="compute1")
+        before = api.cell_snapshot()
+        reply = await api.request("POST", f"/v2.1/servers/{server.uuid}/action",
+                                  body={"restore": None}, token=DEMO)
+        self.assertEqual(403, reply.code, reply.json)
+        self.assertIn("Quota exceeded for instances", reply.json["forbidden"]["message"])
+        self.assertEqual(before, api.cell_snapshot())
+
     async def test_restore_of_a_server_not_soft_deleted(self):
         server = self.api.add_instance(host="compute1")
         before = self.api.cell_snapshot()
