@@ -85,8 +85,10 @@ class DatabaseServiceRecords:
     """Records read and written directly, for services with a database (conductor,
     scheduler) and for the conductor's gateway itself."""
 
-    def __init__(self, pool: Any):
+    def __init__(self, pool: Any, notifier: Any = None):
         self.pool = pool
+        #: The versioned notifier of ``service.create`` (None: none sent).
+        self.notifier = notifier
 
     def get_by_host_and_binary(self, host: str, binary: str) -> defer.Deferred:
         from nova_tx.db.main import services
@@ -94,9 +96,17 @@ class DatabaseServiceRecords:
         return self.pool.do(services.get_by_host_and_binary, host, binary)
 
     def create(self, values: dict[str, Any]) -> defer.Deferred:
+        """The new record; ``service.create`` follows (from the service's binary and
+        host, whichever process wrote it, as Nova's ``Service.create``)."""
         from nova_tx.db.main import services
+        from nova_tx.notifications.service import notify_service
 
-        return self.pool.do(lambda conn: services.create(conn, **values))
+        def created(service: Any) -> Any:
+            notify_service(self.notifier, None, "create", service)
+            return service
+
+        return self.pool.do(lambda conn: services.create(conn, **values)).addCallback(
+            created)
 
     def update(self, service_id: int, values: dict[str, Any]) -> defer.Deferred:
         from nova_tx.db.main import services

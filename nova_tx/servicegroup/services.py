@@ -15,6 +15,7 @@ from twisted.internet import defer
 
 from nova_tx import exception
 from nova_tx.bus.interfaces import ITransport
+from nova_tx.bus.notifier import get_versioned_notifier
 from nova_tx.bus.url import get_transport
 from nova_tx.conf import database as database_conf
 from nova_tx.db import engines
@@ -80,6 +81,8 @@ class DatabaseBusService(BusService):
         self.pool = DBThreadPool(engine, reactor=self.reactor, name=f"{self.binary}-db")
         self.pool.start()
         self.records.pool = self.pool
+        self.records.notifier = get_versioned_notifier(
+            self.transport, self.conf, f"{self.binary}:{self.conf.host}")
         # Fail now, in one line, rather than at the first heartbeat.
         await self.pool.do_with_engine(engines.check_connection)
         await super().prepare()

@@ -112,3 +112,50 @@ class GatewayTest(unittest.TestCase):
         api = ConductorAPI(MemoryBus(MemoryBroker()), conf)
         d = api.service_report(self.ctxt, 1)
         return self.assertFailure(d, RPCVersionCapError)
+
+
+class ServiceCreateNotificationTest(unittest.TestCase):
+    """``service.create`` when a record is made, as Nova's sample, from the new
+    service's binary and host (a compute's record is written by the conductor)."""
+
+    async def test_service_create_like_the_sample(self):
+        from nova_tx.bus.interfaces import TOPIC, Binding
+        from nova_tx.bus.notifier import get_versioned_notifier
+        from tests.api.flavor_server import notification_sample
+        from tests.api.test_server_notifications import resolved, shape
+        from tests.bus import Collector
+
+        conf = make_conf(host="conductor1")
+        conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
+        conf.set_override("notification_format", "versioned", group="notifications")
+        engine = engines.create_engine(sqlite_cell_database(self))
+        self.addCleanup(engine.dispose)
+        pool = DBThreadPool(engine)
+        pool.start()
+        self.addCleanup(pool.stop)
+        bus = MemoryBus(MemoryBroker())
+        await bus.connect()
+        self.addCleanup(bus.close)
+        bus.declare_exchange(conf.control_exchange, TOPIC)
+        bus.declare_queue("versioned_notifications.info",
+                          [Binding(conf.control_exchange, "versioned_notifications.info")])
+        collector = Collector()
+        bus.consume("versioned_notifications.info", collector)
+        records = DatabaseServiceRecords(
+            pool, get_versioned_notifier(bus, conf, "nova-conductor:conductor1"))
+        created = await records.create({"host": "host2", "binary": "nova-compute",
+                                        "topic": "compute", "version": 64})
+        import json
+
+        from twisted.internet import reactor, task
+
+        for _ in range(50):  # the notification is sent, not waited for
+            if collector.bodies:
+                break
+            await task.deferLater(reactor, 0.02, lambda: None)
+        [sent] = [json.loads(m["oslo.message"]) for m in collector.decoded()]
+        expected = resolved(notification_sample("service-create.json"))
+        self.assertEqual(shape(expected["payload"]), shape(sent["payload"]))
+        self.assertEqual(("service.create", "nova-compute:host2", "INFO"),
+                         (sent["event_type"], sent["publisher_id"], sent["priority"]))
+        self.assertEqual(created.uuid, sent["payload"]["nova_object.data"]["uuid"])
