@@ -383,6 +383,7 @@ class ServerActionsAPI:
         if "metadata" in changes:
             await self.servers._check_metadata_quota(context, instance.project_id,
                                                      changes["metadata"])
+        await self._check_injected_files_quota(context, instance.project_id, files or [])
         orig_sys_metadata = dict(instance.system_metadata or {})
         system_metadata = {k: v for k, v in orig_sys_metadata.items()
                            if not k.startswith(IMAGE_PREFIX)}
@@ -408,6 +409,30 @@ class ServerActionsAPI:
                    orig_image_ref=instance.image_ref, orig_sys_metadata=orig_sys_metadata,
                    preserve_ephemeral=preserve_ephemeral)
         return changed
+
+    async def _check_injected_files_quota(self, context: Any, project_id: str,
+                                          files: list[tuple[str, str]]) -> None:
+        """Nova's ``_check_injected_file_quota`` of the personality (before 2.57)."""
+        quota = self.servers.quota
+        if quota is None or not files:
+            return
+        try:
+            await quota.limit_check(context, project_id, injected_files=len(files))
+        except exception.OverQuota:
+            raise exception.OnsetFileLimitExceeded() from None
+        max_path = max(len((path or "").encode("utf-8")) for path, _ in files)
+        max_content = max(len(content or "") for _, content in files)
+        try:
+            await quota.limit_check(context, project_id,
+                                    injected_file_path_bytes=max_path,
+                                    injected_file_content_bytes=max_content)
+        except exception.OverQuota as e:
+            quotas = e.kwargs["quotas"]
+            if "injected_file_path_bytes" in e.kwargs["overs"]:
+                raise exception.OnsetFilePathLimitExceeded(
+                    allowed=quotas["injected_file_path_bytes"]) from None
+            raise exception.OnsetFileContentLimitExceeded(
+                allowed=quotas["injected_file_content_bytes"]) from None
 
     @staticmethod
     def _save_spec_image(api_conn: Any, instance_uuid: str, image: dict[str, Any]) -> None:

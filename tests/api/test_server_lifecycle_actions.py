@@ -192,7 +192,8 @@ class LifecycleActionsTest(unittest.TestCase):
                          (kwargs["image_ref"], kwargs["orig_image_ref"], kwargs["new_pass"],
                           kwargs["orig_sys_metadata"]["image_os_type"],
                           kwargs["preserve_ephemeral"]))
-        self.assertEqual("/etc/motd", kwargs["injected_files"][0]["path"])
+        self.assertEqual([["/etc/motd", base64.b64encode(b"hi").decode()]],
+                         [list(f) for f in kwargs["injected_files"]])
         self.assertEqual(["rebuild"], self.actions(server))
 
     async def test_rebuild_microversions(self):
@@ -254,6 +255,24 @@ class LifecycleActionsTest(unittest.TestCase):
             self.assertEqual(400, (await self.act(server, body)).code, body)
         self.assertEqual(before, self.api.cell_snapshot())
         self.assertEqual([], self.api.compute.casts)
+
+    async def test_rebuild_quotas(self):
+        api = LifecycleServer(self, quota={"metadata_items": 1, "injected_files": 1,
+                                           "injected_file_path_length": 10})
+        server = api.add_instance(host="compute1")
+        before = api.cell_snapshot()
+        file = {"path": "/etc/motd", "contents": base64.b64encode(b"hi").decode()}
+        for body, message in (
+                ({"metadata": {"a": "1", "b": "2"}},
+                 "Maximum number of metadata items exceeds 1"),
+                ({"personality": [file, file]}, "Personality file limit exceeded"),
+                ({"personality": [{**file, "path": "/etc/a-long-path"}]},
+                 "Personality file path exceeds maximum 10")):
+            reply = await api.request("POST", f"/v2.1/servers/{server.uuid}/action",
+                                      body={"rebuild": {"imageRef": NEW_IMAGE, **body}},
+                                      token=DEMO)
+            self.assertEqual((403, message), (reply.code, reply.json["forbidden"]["message"]))
+        self.assertEqual(before, api.cell_snapshot())
 
     async def test_rebuild_cannot_change_the_numa_topology(self):
         server = self.api.add_instance(host="compute1")

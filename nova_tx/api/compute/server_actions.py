@@ -229,7 +229,7 @@ async def rebuild(req, server_id):
         changes["trusted_certs"] = body["trusted_image_certificates"]
         policy.authorize(context, "os_compute_api:servers:rebuild:trusted_certs",
                          target=target)
-    files = body.get("personality") or []
+    files = [(f.get("path"), f.get("contents")) for f in body.get("personality") or []]
     try:
         await _run("rebuild", server_id, actions_api(req).rebuild(
             context, located, body["imageRef"], password, files=files,
