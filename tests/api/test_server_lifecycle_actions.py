@@ -391,8 +391,9 @@ class LifecycleActionsTest(unittest.TestCase):
                                                         "metadata": {"k": "v"}}})
         self.assertEqual(202, reply.code, reply.json)
         image = self.api.images.created[-1]
-        self.assertTrue(reply.headers.getRawHeaders("location")[0].endswith(
-            f"/images/{image['id']}"))
+        # The image service's URL (the embedded one: [glance] api_servers is unset).
+        self.assertEqual(f"http://127.0.0.1:9292/images/{image['id']}",
+                         reply.headers.getRawHeaders("location")[0])
         self.assertEqual(
             ("snap", "private", "linux", 64, IMAGE, server.uuid, "snapshot", "v"),
             (image["name"], image["visibility"], image["os_type"], image["min_ram"],

@@ -32,6 +32,7 @@ from nova_tx.api.compute.servers import (
 from nova_tx.compute import instance_names
 from nova_tx.compute.server_actions import ServerActionsAPI
 from nova_tx.compute.servers import Located
+from nova_tx.http_client import local_url
 from nova_tx.image import api as image_api
 from nova_tx.image.glance import api_servers
 
@@ -284,9 +285,22 @@ async def unrescue(req, server_id):
 async def create_image(req, server_id):
     """Before 2.45: 202 and the image's URL in ``Location``."""
     image = await _create_image(req, server_id)
-    servers = api_servers(req.conf) if hasattr(req.conf, "glance") else []
-    base = servers[0] if servers else req.http.prePathURL().decode().rsplit("/v2", 1)[0]
-    return wsgi.Response(headers={"Location": f"{base.rstrip('/')}/images/{image['id']}"})
+    return wsgi.Response(headers={
+        "Location": f"{_image_service_url(req).rstrip('/')}/images/{image['id']}"})
+
+
+def _image_service_url(req) -> str:
+    """Nova's ``generate_image_url`` base: ``[glance] api_servers``' first, else the
+    embedded image service this process talks to."""
+    from nova_tx.conf import embedded_services
+    from nova_tx.conf import glance as glance_conf
+
+    glance_conf.register_opts(req.conf)
+    embedded_services.register_opts(req.conf)
+    servers = api_servers(req.conf)
+    if servers:
+        return servers[0]
+    return local_url(req.conf.embedded.image_listen, req.conf.embedded.image_port)
 
 
 @routes.action(ACTION, "createImage", min_version="2.45")
