@@ -13,7 +13,7 @@ from nova_tx.compute import states
 from nova_tx.db.api import key_pairs
 from nova_tx.db.main import instance_actions
 from nova_tx.image import api as image_api
-from tests.api.servers_server import DEMO, version
+from tests.api.servers_server import ADMIN, DEMO, sample, version
 from tests.api.test_server_actions import (
     OTHER,
     OTHER_ADMIN,
@@ -321,6 +321,19 @@ class LifecycleActionsTest(unittest.TestCase):
             await self.act(volume_backed, {"rebuild": {"imageRef": NEW_IMAGE}}),
             f"Image {NEW_IMAGE} is unacceptable: Unable to rebuild with a different "
             "image for a volume-backed server.")
+
+    async def test_rebuild_answers_the_fields_of_nova_samples(self):
+        for microversion, token in (("2.1", DEMO), ("2.19", DEMO), ("2.26", DEMO),
+                                    ("2.54", DEMO), ("2.57", DEMO), ("2.63", DEMO),
+                                    ("2.71", DEMO), ("2.73", DEMO), ("2.75", ADMIN),
+                                    ("2.90", DEMO)):
+            name = ("server-action-rebuild-resp.json" if microversion == "2.1"
+                    else f"v{microversion}/server-action-rebuild-resp.json")
+            expected = set(sample("servers", name)["server"])
+            server = self.api.add_instance(host="compute1")
+            reply = await self.act(server, {"rebuild": {"imageRef": NEW_IMAGE}},
+                                   token=token, microversion=microversion)
+            self.assertEqual(sorted(expected), sorted(reply.json["server"]), microversion)
 
     async def test_rebuild_full_view_from_2_75(self):
         server = self.api.add_instance(host="compute1")

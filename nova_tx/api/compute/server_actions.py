@@ -244,10 +244,19 @@ async def rebuild(req, server_id):
     except REBUILD_BAD_INPUT as e:
         raise exception.InvalidInput(message=e.format_message()) from None
     full = req.supports("2.75")
-    shown = await render(req, await get_server(req, server_id), full=full,
+    rebuilt = await get_server(req, server_id)
+    shown = await render(req, rebuilt, full=full,
                          show_extended_attr=None if full else False, host_status=full)
+    server = shown["server"]
+    # Nova's rebuild view: the user data and key name at the top (2.57, 2.54), not
+    # among the extended attributes.
+    server.pop("OS-EXT-SRV-ATTR:user_data", None)
+    if req.supports("2.54"):
+        server["key_name"] = rebuilt.instance.key_name
+    if req.supports("2.57"):
+        server["user_data"] = rebuilt.instance.user_data
     if _option(req, "api", "enable_instance_password", True):
-        shown["server"]["adminPass"] = password
+        server["adminPass"] = password
     return shown
 
 
