@@ -20,6 +20,7 @@ from nova_tx import exception
 from nova_tx import quota as quota_mod
 from nova_tx.compute import boot_image, states
 from nova_tx.compute.servers import Located, ServersAPI, check_not_locked, check_state
+from nova_tx.compute.servers_create import ServersCreateAPI
 from nova_tx.db.api import key_pairs, request_specs
 from nova_tx.db.main import instance_actions, instances
 from nova_tx.image import api as image_api
@@ -393,6 +394,10 @@ class ServerActionsAPI:
         for name in ("os_type", "architecture", "vm_mode"):
             if properties.get(name) is not None:
                 updates[name] = str(properties[name])
+        # Nova's _inherit_properties_from_image: the request's disk config, else the
+        # image's (AutoDiskConfigDisabledByImage when the image forbids AUTO).
+        updates["auto_disk_config"] = ServersCreateAPI._auto_disk_config(
+            image, changes.pop("auto_disk_config", None))
         updates.update(changes)
         updates.update(image_ref=image_href, progress=0,
                        kernel_id=properties.get("kernel_id") or "",

@@ -195,6 +195,16 @@ class LifecycleActionsTest(unittest.TestCase):
         self.assertEqual([["/etc/motd", base64.b64encode(b"hi").decode()]],
                          [list(f) for f in kwargs["injected_files"]])
         self.assertEqual(["rebuild"], self.actions(server))
+        # The disk config follows the request, else the new image.
+        self.assertFalse(stored.auto_disk_config)
+        self.api.images.images[NEW_IMAGE]["auto_disk_config"] = "True"
+        other = self.api.add_instance(host="compute1")
+        await self.act(other, {"rebuild": {"imageRef": NEW_IMAGE}})
+        self.assertTrue(self.stored(other).auto_disk_config)
+        third = self.api.add_instance(host="compute1")
+        await self.act(third, {"rebuild": {"imageRef": NEW_IMAGE,
+                                           "OS-DCF:diskConfig": "MANUAL"}})
+        self.assertFalse(self.stored(third).auto_disk_config)
 
     async def test_rebuild_microversions(self):
         with self.api.engine.begin() as conn:
@@ -245,6 +255,11 @@ class LifecycleActionsTest(unittest.TestCase):
             await self.act(server, {"rebuild": {"imageRef": NEW_IMAGE, "key_name": "nope"}},
                            microversion="2.54"),
             "Invalid key_name provided.")
+        self.api.images.images[NEW_IMAGE]["auto_disk_config"] = "disabled"
+        self.assert_bad_request(
+            await self.act(server, {"rebuild": {"imageRef": NEW_IMAGE,
+                                                "OS-DCF:diskConfig": "AUTO"}}),
+            f"Requested image {NEW_IMAGE} has automatic disk resize disabled.")
         self.api.images.images[NEW_IMAGE]["min_ram"] = 4096
         self.assert_bad_request(
             await self.act(server, {"rebuild": {"imageRef": NEW_IMAGE}}),
