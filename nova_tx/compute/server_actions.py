@@ -153,6 +153,15 @@ def snapshot_properties(context: Any, instance: Instance, name: str,
     return {**properties, **attributes, "name": name}
 
 
+def check_launched(instance: Instance, method: str) -> None:
+    """The ``must_have_launched`` half of Nova's ``check_instance_state``: a server
+    that never ran cannot be rebuilt, rescued, snapshotted or restored."""
+    if not instance.launched_at:
+        raise exception.InstanceInvalidState(
+            attr="launched_at", instance_uuid=instance.uuid, state=instance.launched_at,
+            method=method)
+
+
 class ServerActionsAPI:
     """``images``: the image port (``nova_tx.image.api.IImageAPI``) rebuild, rescue
     and snapshots read and write images through."""
@@ -313,6 +322,7 @@ class ServerActionsAPI:
         instance = self._in_a_cell(located, "restore")
         check_not_locked(context, instance)
         check_state(instance, "restore", (states.SOFT_DELETED,))
+        check_launched(instance, "restore")
         if self.servers.quota is not None and instance.flavor is not None:
             # Nova's check_num_instances_quota for one more server of its flavor.
             await quota_mod.check_num_instances_quota(
@@ -360,6 +370,7 @@ class ServerActionsAPI:
         instance = self._in_a_cell(located, "rebuild")
         check_not_locked(context, instance)
         check_state(instance, "rebuild", ALLOW_REBUILD)
+        check_launched(instance, "rebuild")
         if not instance.image_ref:
             # A volume-backed server: its root volume would have to be re-imaged.
             raise VolumeBackedRebuild(
@@ -458,6 +469,7 @@ class ServerActionsAPI:
         instance = self._in_a_cell(located, "rescue")
         check_not_locked(context, instance)
         check_state(instance, "rescue", ALLOW_RESCUE)
+        check_launched(instance, "rescue")
         if rescue_image_ref:
             try:
                 image = await self._image(context, rescue_image_ref)
@@ -479,6 +491,7 @@ class ServerActionsAPI:
         instance = self._in_a_cell(located, "unrescue")
         check_not_locked(context, instance)
         check_state(instance, "unrescue", (states.RESCUED,))
+        check_launched(instance, "unrescue")
         changed = await self._start_task(context, located, "unrescue", states.UNRESCUING)
         self._cast("unrescue_instance", context, changed)
 
@@ -492,6 +505,7 @@ class ServerActionsAPI:
         image with it (InstanceInvalidState)."""
         instance = self._in_a_cell(located, "snapshot")
         check_state(instance, "snapshot", ALLOW_SNAPSHOT)
+        check_launched(instance, "snapshot")
         if self.images is None:
             raise exception.ConfigError(reason="the compute API has no image service")
         image = await self.images.create(
@@ -523,6 +537,7 @@ class ServerActionsAPI:
         instance = self._in_a_cell(located, "trigger_crash_dump")
         check_not_locked(context, instance)
         check_state(instance, "trigger_crash_dump", ALLOW_CRASH_DUMP)
+        check_launched(instance, "trigger_crash_dump")
         if not instance.host:
             raise exception.InstanceNotReady(instance_id=instance.uuid)
 

@@ -5,6 +5,7 @@ headers of each microversion, bad input (400) and the policies."""
 from __future__ import annotations
 
 import base64
+import datetime
 import uuid as uuidlib
 
 from twisted.trial import unittest
@@ -21,6 +22,7 @@ from tests.api.test_server_actions import (
     RecordingCompute,
 )
 
+T_LAUNCHED = datetime.datetime(2013, 9, 3, 4, 1, 40)
 IMAGE = "70a599e0-31e7-49b7-b260-868f441e862b"
 NEW_IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 MISSING_IMAGE = "a440c04b-79fa-479c-bed1-0b816eaec379"
@@ -66,6 +68,12 @@ class FakeImages:
 
 
 class LifecycleServer(ActionsServer):
+    """Servers that ran once (``launched_at``) unless told otherwise."""
+
+    def instance(self, **fields):
+        fields.setdefault("launched_at", T_LAUNCHED)
+        return super().instance(**fields)
+
     def __init__(self, testcase, **kwargs):
         super().__init__(testcase, **kwargs)
         self.compute = KeywordRecordingCompute()
@@ -143,8 +151,7 @@ class LifecycleActionsTest(unittest.TestCase):
         compute_manager.register_opts(self.api.conf)
         self.api.conf.set_override("reclaim_instance_interval", 3600)
         self.api.add_service("compute1")
-        server = self.api.add_instance(vm_state=states.SOFT_DELETED, host="compute1",
-                                       launched_at=T_LAUNCHED)
+        server = self.api.add_instance(vm_state=states.SOFT_DELETED, host="compute1")
         self.assertEqual(202, (await self.act(server, {"forceDelete": None})).code)
         # Deleted now (terminate), not soft-deleted again.
         self.assertEqual(("terminate_instance", server.uuid, states.DELETING),
@@ -494,6 +501,21 @@ class LifecycleActionsTest(unittest.TestCase):
         self.assertEqual([], self.api.compute.casts)
         self.assertEqual([], self.actions(stopped))
 
+    async def test_a_server_that_never_ran(self):
+        for body, vm_state in (({"rebuild": {"imageRef": NEW_IMAGE}}, states.ERROR),
+                               ({"rescue": None}, states.ERROR),
+                               ({"createImage": {"name": "s"}}, states.STOPPED),
+                               ({"trigger_crash_dump": None}, states.ERROR),
+                               ({"restore": None}, states.SOFT_DELETED)):
+            server = self.api.add_instance(host="compute1", vm_state=vm_state,
+                                           launched_at=None)
+            action = next(iter(body))
+            self.assert_conflict(await self.act(server, body, microversion="2.17"),
+                                 f"Cannot '{action}' instance {server.uuid} while it is "
+                                 "in launched_at None")
+        self.assertEqual([], self.api.compute.casts)
+        self.assertEqual([], self.api.images.created)
+
     async def test_other_project(self):
         server = self.api.add_instance(host="compute1")
         for body in ({"rebuild": {"imageRef": NEW_IMAGE}}, {"rescue": None},
@@ -503,7 +525,6 @@ class LifecycleActionsTest(unittest.TestCase):
         self.assertEqual([], self.api.compute.casts)
 
 
-T_LAUNCHED = __import__("datetime").datetime(2013, 9, 3, 4, 1, 40)
 
 
 class LifecycleActionsPolicyMatrixTest(unittest.TestCase):
