@@ -416,7 +416,27 @@ class LifecycleActionsTest(unittest.TestCase):
                              f"Cannot 'rescue' instance {paused.uuid} while it is in "
                              "vm_state paused")
 
+    async def test_without_instance_passwords(self):
+        from nova_tx.conf import api as api_conf
+
+        api_conf.register_opts(self.api.conf)
+        self.api.conf.set_override("enable_instance_password", False, group="api")
+        server = self.api.add_instance(host="compute1")
+        reply = await self.act(server, {"rescue": {"adminPass": "pw"}})
+        self.assertEqual((200, {}), (reply.code, reply.json))
+        other = self.api.add_instance(host="compute1")
+        reply = await self.act(other, {"rebuild": {"imageRef": NEW_IMAGE}})
+        self.assertEqual(202, reply.code)
+        self.assertNotIn("adminPass", reply.json["server"])
+
     # -- createImage ----------------------------------------------------------------------
+
+    async def test_create_image_of_a_volume_backed_server(self):
+        server = self.api.add_instance(host="compute1", image_ref="")
+        reply = await self.act(server, {"createImage": {"name": "s"}})
+        self.assertEqual(501, reply.code, reply.json)
+        self.assertEqual([], self.api.images.created)
+        self.assertEqual([], self.api.compute.casts)
 
     async def test_create_image(self):
         server = self.api.add_instance(host="compute1", system_metadata={
