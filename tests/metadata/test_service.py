@@ -64,3 +64,15 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(3, service.worker_count(conf))
         conf.set_override("transport_url", "memory://")
         self.assertEqual(1, service.worker_count(conf))
+
+    def test_invalidator_only_with_notifications_on_a_bus(self):
+        from nova_tx.conf import messaging
+
+        conf = make_conf(metadata_workers=1)
+        messaging.register_opts(conf)
+        names = [child.name for child in service.make_service(conf)]
+        self.assertNotIn("metadata_cache_invalidator", names)
+        conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
+        conf.set_override("transport_url", "memory://")
+        names = [child.name for child in service.make_service(conf)]
+        self.assertIn("metadata_cache_invalidator", names)

@@ -118,6 +118,36 @@ def make_site(conf: cfg.ConfigOpts, components: MetadataComponents, *, reactor=N
     return site
 
 
+def add_invalidator(conf: cfg.ConfigOpts, site: server.Site, parent) -> None:
+    """When notifications go on a bus, a consumer of instance changes that drops
+    their cached metadata (``nova_tx.metadata.invalidation``)."""
+    from nova_tx.bus import notifier as bus_notifier
+    from nova_tx.bus.url import get_notification_transport
+    from nova_tx.conf import messaging as messaging_conf
+    from nova_tx.metadata.invalidation import CacheInvalidator
+
+    messaging_conf.register_opts(conf)
+    drivers = set(conf.oslo_messaging_notifications.driver)
+    if not drivers & {bus_notifier.MESSAGING_V2, bus_notifier.MESSAGING}:
+        return
+    if conf.api.metadata_cache_expiration <= 0:
+        return
+    transport = get_notification_transport(conf)
+    # Stopped in reverse: the consumer before its transport closes.
+    _ClosesTransport(transport).setServiceParent(parent)
+    CacheInvalidator(conf, lambda: site.metadata_app.cache, transport).setServiceParent(
+        parent)
+
+
+class _ClosesTransport(service.Service):
+    def __init__(self, transport):
+        self.transport = transport
+
+    def stopService(self):
+        service.Service.stopService(self)
+        return self.transport.close()
+
+
 def worker_count(conf: cfg.ConfigOpts) -> int:
     register_opts(conf)
     if str(getattr(conf, "transport_url", "") or "").startswith("memory:"):
@@ -135,8 +165,9 @@ def make_service(conf: cfg.ConfigOpts) -> NovaService:
     if count == 1:
         components = MetadataComponents(conf)
         components.setServiceParent(daemon)
-        listener = internet.TCPServer(conf.metadata_listen_port,
-                                      make_site(conf, components),
+        site = make_site(conf, components)
+        add_invalidator(conf, site, daemon)
+        listener = internet.TCPServer(conf.metadata_listen_port, site,
                                       interface=conf.metadata_listen)
         listener.setName("metadata")
         listener.setServiceParent(daemon)
@@ -157,7 +188,9 @@ def make_worker_service(conf: cfg.ConfigOpts, listen_fd: int, family: int) -> No
     daemon = NovaService("nova-api-metadata", conf)
     components = MetadataComponents(conf)
     components.setServiceParent(daemon)
-    listener = AdoptedPort(listen_fd, family, make_site(conf, components))
+    site = make_site(conf, components)
+    add_invalidator(conf, site, daemon)
+    listener = AdoptedPort(listen_fd, family, site)
     listener.setName("metadata")
     listener.setServiceParent(daemon)
     return daemon
