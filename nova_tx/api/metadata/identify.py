@@ -77,7 +77,8 @@ def from_proxy(conf: Any, headers: Any) -> Identity:
     instance_id, many_ids = _single(headers, b"X-Instance-ID")
     tenant_id, many_tenants = _single(headers, b"X-Tenant-ID")
     signature, many_signatures = _single(headers, b"X-Instance-ID-Signature")
-    address, _ = _single(headers, b"X-Forwarded-For")
+    forwarded, _ = _single(headers, b"X-Forwarded-For")
+    address = first_forwarded(forwarded) if forwarded else None
     if instance_id is None:
         msg = "X-Instance-ID header is missing from request."
     elif signature is None:
