@@ -54,3 +54,37 @@ class ServerPasswordTest(unittest.TestCase):
             self.assertIn(reply.code, (403, 404), method)
             self.assertNotIn(b"xxxx", reply.raw)
         self.assertEqual("x" * 300, password.extract(self.stored()))
+
+
+class ServerPasswordPolicyMatrixTest(unittest.TestCase):
+    """The admin, a member and a reader of the server's project and a member of
+    another, with [oslo_policy] enforce_new_defaults off and on."""
+
+    async def check(self, enforce_new_defaults: bool, allowed: dict):
+        from tests.api.servers_server import SAMPLE_PROJECT
+
+        api = PasswordServer(self, enforce_new_defaults=enforce_new_defaults)
+        personas = {
+            "admin": ("admin:" + SAMPLE_PROJECT, None),
+            "member": ("alice:" + SAMPLE_PROJECT, "member,reader"),
+            "reader": ("rita:" + SAMPLE_PROJECT, "reader"),
+            "other_member": ("bob:07her", "member,reader"),
+        }
+        for persona, (token, roles) in personas.items():
+            server = api.add_instance(system_metadata=password.chunks("pw"))
+            path = "/v2.1/servers/%s/os-server-password" % server.uuid
+            headers = {"X-Roles": roles} if roles else {}
+            for method, ok in (("GET", 200), ("DELETE", 204)):
+                reply = await api.request(method, path, token=token, headers=headers)
+                expected = ok if persona in allowed[method] else (
+                    404 if persona == "other_member" else 403)
+                self.assertIn(reply.code, (expected,) if expected != 404 else (403, 404),
+                              (enforce_new_defaults, persona, method, reply.raw))
+
+    async def test_legacy_defaults(self):
+        everyone_of_project = {"admin", "member", "reader"}
+        await self.check(False, {"GET": everyone_of_project, "DELETE": everyone_of_project})
+
+    async def test_new_defaults(self):
+        await self.check(True, {"GET": {"admin", "member", "reader"},
+                                "DELETE": {"admin", "member"}})
