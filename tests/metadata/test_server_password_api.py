@@ -88,3 +88,43 @@ class ServerPasswordPolicyMatrixTest(unittest.TestCase):
     async def test_new_defaults(self):
         await self.check(True, {"GET": {"admin", "member", "reader"},
                                 "DELETE": {"admin", "member"}})
+
+
+class ServerPasswordOpenStackSDKTest(unittest.TestCase):
+    """openstacksdk's get_server_password and clear_server_password."""
+
+    async def test_sdk(self):
+        from twisted.internet import threads
+
+        from tests.api.servers_server import SAMPLE_PROJECT
+        from tests.helpers import unavailable
+
+        try:
+            import openstack  # noqa: F401
+        except ImportError:
+            unavailable("openstacksdk is not installed (test extra)")
+        api = PasswordServer(self)
+        server = api.add_instance(system_metadata=password.chunks("encrypted-pw"))
+
+        def scenario():
+            from openstack import connection
+
+            conn = connection.Connection(
+                auth_type="admin_token",
+                auth={"endpoint": api.base + "/v2.1", "token": "demo:" + SAMPLE_PROJECT},
+                compute_endpoint_override=api.base + "/v2.1")
+            try:
+                first = conn.compute.get_server_password(server.uuid)
+                conn.compute.clear_server_password(server.uuid)
+                return first, conn.compute.get_server_password(server.uuid)
+            finally:
+                conn.close()
+
+        first, after = await threads.deferToThread(scenario)
+        self.assertEqual("encrypted-pw", first)
+        self.assertIn(after, ("", None))
+        self.assertIsNone(password.extract(self.stored_of(api, server.uuid)))
+
+    @staticmethod
+    def stored_of(api, uuid):
+        return api.get_instance(uuid, expected_attrs=("system_metadata",)).system_metadata
