@@ -4,7 +4,8 @@ entry ``name@url`` is POSTed the instance's facts, and its JSON answer becomes
 
 Failures (connection, timeout, HTTP error, bad JSON) give ``{}`` for that target with
 a warning, or fail the request when ``vendordata_dynamic_failure_fatal`` is set.
-The request is not authenticated: ``[vendordata_dynamic_auth]`` is not supported.
+Targets are called with the token of ``[vendordata_dynamic_auth]``'s service user
+(``X-Auth-Token``), or without one when that group has no ``auth_type``.
 """
 from __future__ import annotations
 
@@ -57,20 +58,47 @@ def request_body(instance: Any) -> dict:
 class DynamicJSON:
     name = "DynamicJSON"
 
+    def __init__(self) -> None:
+        #: The service user's token, per configuration (one per process in practice).
+        self._tokens: dict[int, Any] = {}
+
+    def _token(self, conf: Any, reactor: Any):
+        from nova_tx.metadata.vendordata_auth import VendordataToken
+
+        if "vendordata_dynamic_auth" not in conf:
+            from nova_tx.conf import metadata as metadata_conf
+
+            metadata_conf.register_opts(conf)
+        token = self._tokens.get(id(conf))
+        if token is None:
+            token = self._tokens[id(conf)] = VendordataToken(conf, reactor)
+        return token
+
     async def get(self, conf: Any, instance: Any, *, reactor: Any = None) -> dict:
         if reactor is None:
             from twisted.internet import reactor
         found: dict[str, Any] = {}
+        targets_ = targets(conf)
+        if not targets_:
+            return found
         body = json.dumps(request_body(instance)).encode()
-        for name, url in targets(conf):
-            found[name] = await self._call(conf, name, url, body, reactor)
+        try:
+            token = await self._token(conf, reactor).get()
+        except Exception as e:
+            LOG.warning("Dynamic vendordata: no token from [vendordata_dynamic_auth]: %s",
+                        e)
+            if conf.api.vendordata_dynamic_failure_fatal:
+                raise VendorDataFailed(target="(authentication)", reason=str(e)) from None
+            return {name: {} for name, _ in targets_}
+        for name, url in targets_:
+            found[name] = await self._call(conf, name, url, body, reactor, token)
         return found
 
-    async def _call(self, conf: Any, name: str, url: str, body: bytes, reactor: Any
-                    ) -> dict:
+    async def _call(self, conf: Any, name: str, url: str, body: bytes, reactor: Any,
+                    token: str | None = None) -> dict:
         group = conf.api
         try:
-            return await _post(url, body, reactor,
+            return await _post(url, body, reactor, token=token,
                                connect_timeout=group.vendordata_dynamic_connect_timeout,
                                read_timeout=group.vendordata_dynamic_read_timeout,
                                cafile=group.vendordata_dynamic_ssl_certfile)
@@ -102,11 +130,13 @@ def _agent(url: str, reactor: Any, connect_timeout: float, cafile: str):
 
 
 async def _post(url: str, body: bytes, reactor: Any, *, connect_timeout: float,
-                read_timeout: float, cafile: str) -> dict:
+                read_timeout: float, cafile: str, token: str | None = None) -> dict:
     agent = _agent(url, reactor, connect_timeout, cafile)
     client = treq.client.HTTPClient(agent)
     headers = {b"Content-Type": [b"application/json"], b"Accept": [b"application/json"],
                b"User-Agent": [USER_AGENT]}
+    if token:
+        headers[b"X-Auth-Token"] = [token.encode()]
     total = connect_timeout + read_timeout
     pending = client.post(url, data=body, headers=headers)
     pending.addTimeout(total, reactor)

@@ -38,7 +38,7 @@ class Target(resource.Resource):
         return self.answer
 
 
-class VendordataTest(unittest.TestCase):
+class _Harness:
     def setUp(self):
         fd, self.static_path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as f:
@@ -60,6 +60,8 @@ class VendordataTest(unittest.TestCase):
         self.instance = self.server.add_instance()
         return self.server.proxy_headers(self.instance)
 
+
+class VendordataTest(_Harness, unittest.TestCase):
     async def test_static_and_dynamic(self):
         target = Target()
         headers = self.metadata_server(["testing@" + self.serve(target)])
@@ -159,3 +161,62 @@ class VendordataTest(unittest.TestCase):
         self.assertEqual(404, reply.code)
         reply = await self.server.get(VD2, headers=headers)
         self.assertEqual({}, json.loads(reply.body))
+
+
+class Keystone(resource.Resource):
+    """Keystone v3's POST /v3/auth/tokens for one user."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.logins: list[dict] = []
+
+    def render_POST(self, request):
+        body = json.loads(request.content.read())
+        self.logins.append(body)
+        user = body["auth"]["identity"]["password"]["user"]
+        if user.get("password") != "vd-secret":
+            request.setResponseCode(401)
+            return b"{}"
+        request.setResponseCode(201)
+        request.setHeader(b"X-Subject-Token", b"tok-%d" % len(self.logins))
+        return json.dumps({"token": {"expires_at": "2999-01-01T00:00:00.000000Z"}}).encode()
+
+
+class VendordataAuthTest(_Harness, unittest.TestCase):
+    def auth(self, password="vd-secret"):
+        keystone = Keystone()
+        port = reactor.listenTCP(0, server.Site(keystone), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return keystone, {
+            "vendordata_dynamic_auth__auth_type": "password",
+            "vendordata_dynamic_auth__auth_url":
+                "http://127.0.0.1:%d/v3" % port.getHost().port,
+            "vendordata_dynamic_auth__username": "vendordata",
+            "vendordata_dynamic_auth__password": password,
+            "vendordata_dynamic_auth__user_domain_name": "Default",
+            "vendordata_dynamic_auth__project_name": "service",
+        }
+
+    async def test_targets_get_the_service_users_token(self):
+        keystone, options = self.auth()
+        target = Target()
+        headers = self.metadata_server(["testing@" + self.serve(target)], **options)
+        for _ in range(2):
+            reply = await self.server.get(VD2, headers=headers)
+            self.assertEqual({"a": 1}, json.loads(reply.body)["testing"])
+        self.assertEqual(["tok-1", "tok-1"], [sent["X-Auth-Token"]
+                                               for _, sent in target.seen])
+        self.assertEqual(1, len(keystone.logins))
+        login = keystone.logins[0]["auth"]
+        self.assertEqual({"name": "service", "domain": {"name": "Default"}},
+                         login["scope"]["project"])
+
+    async def test_failed_login_gives_empty_target(self):
+        _, options = self.auth(password="wrong")
+        target = Target()
+        headers = self.metadata_server(["testing@" + self.serve(target)], **options)
+        reply = await self.server.get(VD2, headers=headers)
+        self.assertEqual({}, json.loads(reply.body)["testing"])
+        self.assertEqual([], target.seen)
