@@ -14,6 +14,8 @@ from tests.helpers import Daemon, http_get_json, run, write_config
 API_CONF = """[DEFAULT]
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = 0
+metadata_listen = 127.0.0.1
+metadata_listen_port = 0
 transport_url = memory://
 """
 
