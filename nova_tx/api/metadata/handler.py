@@ -88,8 +88,7 @@ class MetadataApp:
 
     @staticmethod
     def _path(request) -> str:
-        raw = request.path.decode("latin-1")
-        path = urllib.parse.unquote(raw, errors="strict")
+        path = urllib.parse.unquote(request.path.decode("utf-8"), errors="strict")
         if "\x00" in path:
             raise HTTPError(404, "The resource could not be found.")
         return path
