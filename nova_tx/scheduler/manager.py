@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -255,18 +256,33 @@ class Scheduler:
                 "consumer_generation": None}
         if request.get("mappings"):
             body["mappings"] = request["mappings"]
-        try:
-            response = await self.placement.put(
-                f"/allocations/{uuid}", body, version=CLAIM_VERSION,
-                global_request_id=getattr(ctxt, "global_request_id", None))
-        except Exception:
-            LOG.exception("Placement could not be reached to claim for %s", uuid)
-            return False
-        if response.status_code == 204:
-            return True
+        for attempt in range(CLAIM_ATTEMPTS):
+            if attempt:
+                # Nova's @retries: a random pause growing with the attempts, so that the
+                # claims that collided do not collide again.
+                await self.pause(random.uniform(0, attempt * 2))
+            try:
+                response = await self.placement.put(
+                    f"/allocations/{uuid}", body, version=CLAIM_VERSION,
+                    global_request_id=getattr(ctxt, "global_request_id", None))
+            except Exception:
+                LOG.exception("Placement could not be reached to claim for %s", uuid)
+                return False
+            if response.status_code == 204:
+                return True
+            if not _concurrent_update(response):
+                break
+            LOG.debug("Claim for %s met a concurrent update of its providers; retrying",
+                      uuid)
         LOG.warning("Unable to submit allocation for instance %s (%s %s)", uuid,
                     response.status_code, response.text)
         return False
+
+    @staticmethod
+    def pause(seconds: float) -> Any:
+        from twisted.internet import reactor, task
+
+        return task.deferLater(reactor, seconds, lambda: None)
 
     async def _release(self, ctxt: Any, uuids: list[str]) -> None:
         """Delete the allocations of ``uuids`` (a request that could not be placed
@@ -412,3 +428,21 @@ def _uuid(instance: Any) -> str:
     if isinstance(instance, dict):
         return instance.get("nova_object.data", instance)["uuid"]
     return instance.uuid
+
+
+#: Nova's ``@retries`` of ``put_allocations``: four tries in all.
+CLAIM_ATTEMPTS = 4
+
+
+def _concurrent_update(response: Any) -> bool:
+    """A claim's 409 that another claim or inventory change caused (the providers'
+    generations moved): Nova's report client tries it again. A consumer generation
+    conflict is not one of them."""
+    if response.status_code != 409:
+        return False
+    try:
+        error = response.json()["errors"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
+    return error.get("code") == "placement.concurrent_update" and \
+        "consumer generation conflict" not in str(error.get("detail", ""))
