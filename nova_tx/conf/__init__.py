@@ -20,6 +20,7 @@ from nova_tx.conf import (
     keystone_authtoken,
     libvirt,
     messaging,
+    metadata,
     metrics,
     neutron,
     placement,
@@ -40,8 +41,8 @@ CONF = cfg.ConfigOpts()
 #: The section modules, in the order their options are registered and listed.
 MODULES = (default, api, availability_zone, compute, compute_manager, compute_node, database,
            embedded, embedded_services, fake, glance, keystone_authtoken, libvirt, messaging,
-           metrics, neutron, placement, quota, remote_debug, scheduler, servers, servicegroup,
-           virt, workarounds)
+           metadata, metrics, neutron, placement, quota, remote_debug, scheduler, servers,
+           servicegroup, virt, workarounds)
 
 for _module in MODULES:
     _module.register_opts(CONF)
