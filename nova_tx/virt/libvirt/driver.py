@@ -109,6 +109,12 @@ class LibvirtDriver(GuestLifecycle):
             from twisted.internet import reactor as default_reactor
 
             reactor = default_reactor
+        from nova_tx.conf import api as api_conf
+        from nova_tx.conf import metadata as metadata_conf
+
+        # The config drive reads the metadata options (the daemon has them already).
+        api_conf.register_opts(conf)
+        metadata_conf.register_opts(conf)
         self.conf = conf
         self._reactor = reactor
         uri = conf.libvirt.connection_uri or host_mod.default_uri(conf.libvirt.virt_type)

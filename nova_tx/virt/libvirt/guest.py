@@ -113,10 +113,13 @@ class GuestLifecycle:
               admin_password: str | None, allocations: Any, network_info: Any = None,
               block_device_info: Any = None, power_on: bool = True) -> defer.Deferred:
         return defer.Deferred.fromCoroutine(self._spawn(
-            context, instance, image_meta, network_info, block_device_info, power_on))
+            context, instance, image_meta, network_info, block_device_info, power_on,
+            admin_password=admin_password, injected_files=injected_files))
 
     async def _spawn(self, context: Any, instance: Any, image_meta: Any, network_info: Any,
-                     block_device_info: Any, power_on: bool) -> None:
+                     block_device_info: Any, power_on: bool, *,
+                     admin_password: str | None = None,
+                     injected_files: Any = None) -> None:
         if (block_device_info or {}).get("block_device_mapping"):
             raise InstanceSpawnFailure(instance_uuid=instance.uuid,
                                        reason="volumes are not supported by this driver")
@@ -129,6 +132,10 @@ class GuestLifecycle:
         try:
             disks = await self._create_disks(context, instance, image_id,
                                              block_device_info or {})
+            drive = await self._config_drive(instance, image_meta, network_info,
+                                             admin_password, injected_files)
+            if drive is not None:
+                disks.append(drive)
             model = await self._guest_cpu_model(instance, _properties(image_meta),
                                                 self.guest_arch(image_meta))
             request = self.guest_request(
@@ -151,6 +158,30 @@ class GuestLifecycle:
                 raise InstanceSpawnFailure(instance_uuid=uuid,
                                            reason=e.get_error_message()) from e
             raise
+
+    async def _config_drive(self, instance: Any, image_meta: Any, network_info: Any,
+                            admin_password: str | None, injected_files: Any
+                            ) -> designer.DiskConfig | None:
+        """The instance's config drive (``config_drive`` on create, the image's
+        ``img_config_drive=mandatory`` or ``[DEFAULT] force_config_drive``):
+        ``disk.config`` in its directory, an ISO 9660 image labelled ``config-2`` with
+        the metadata trees, attached read-only as an IDE cdrom (Nova's default for an
+        x86 guest)."""
+        from nova_tx.metadata import configdrive
+
+        if not configdrive.required_by(instance, self.conf, _properties(image_meta)):
+            return None
+        if network_info is not None:
+            instance = instance.replace(network_info=list(network_info))
+        path = os.path.join(self.image_backend.instance_dir(instance.uuid), "disk.config")
+        files = [(f.get("path"), f.get("contents")) if isinstance(f, dict) else tuple(f)
+                 for f in injected_files or ()]
+        await configdrive.create_config_drive(
+            self.conf, instance, path, admin_pass=admin_password,
+            injected_files=[(p, c.encode() if isinstance(c, str) else c)
+                            for p, c in files])
+        return designer.DiskConfig(path=path, format="raw", target_dev="hda", bus="ide",
+                                   device="cdrom")
 
     async def _create_disks(self, context: Any, instance: Any, image_id: str,
                             block_device_info: dict[str, Any]) -> list[designer.DiskConfig]:

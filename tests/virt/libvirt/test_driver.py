@@ -267,6 +267,40 @@ class LifecycleTest(DriverCase):
                                 1024 ** 3 - 1024 ** 2)
         self.assertEqual(libvirt_driver.disk_over_committed(["/nonexistent/disk"]), 0)
 
+    async def test_config_drive_attached_as_a_cdrom(self):
+        import io
+
+        import pycdlib
+
+        driver = await self.start_driver()
+        instance = await self.spawn(driver, make_instance(
+            config_drive="True", metadata={"role": "web"}, hostname="vm1"), network_info=[
+            {"id": "p1", "address": "fa:16:3e:00:00:01", "type": "bridge",
+             "devname": "tapp1", "network": {"bridge": "br100", "subnets": []}}])
+        drive = os.path.join(self.instances_path, instance.uuid, "disk.config")
+        xml = await driver.host.call(
+            lambda conn: conn.lookupByUUIDString(instance.uuid).XMLDesc(0))
+        self.assertRegex(xml, r"<disk type=.file. device=.cdrom.>")
+        self.assertIn(drive, xml)
+        iso = pycdlib.PyCdlib()
+        iso.open(drive)
+        try:
+            self.assertEqual("config-2", iso.pvd.volume_identifier.decode().strip())
+            out = io.BytesIO()
+            iso.get_file_from_iso_fp(out, rr_path="/openstack/latest/meta_data.json")
+        finally:
+            iso.close()
+        import json
+
+        meta = json.loads(out.getvalue())
+        self.assertEqual((instance.uuid, {"role": "web"}), (meta["uuid"], meta["meta"]))
+
+    async def test_no_config_drive_unless_asked(self):
+        driver = await self.start_driver()
+        instance = await self.spawn(driver)
+        self.assertFalse(os.path.exists(
+            os.path.join(self.instances_path, instance.uuid, "disk.config")))
+
     async def test_spawn_pinned_guest_from_the_claim(self):
         self.uri = fixture_uri("host-2cell-smt.xml")
         driver = await self.start_driver()
