@@ -493,6 +493,9 @@ class ServersCreateAPI:
             vm_state=states.BUILDING, task_state=states.SCHEDULING, power_state=0,
             availability_zone=req.availability_zone, created_at=self.now(),
             key_name=req.key_name, key_data=key_pair.public_key if key_pair else None,
+            # Nova's instance_extra.keypairs: the metadata service and the
+            # notifications show the key pair from it.
+            keypairs=[key_pair] if key_pair else [],
             user_data=req.user_data, config_drive="True" if req.config_drive else "",
             access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
             display_name=req.display_name, display_description=req.display_description,

@@ -298,6 +298,10 @@ class RecordsAndCastTest(Base):
         self.assertEqual(("kp", PUBLIC_KEY, "True", user_data),
                          (instance["key_name"], instance["key_data"],
                           instance["config_drive"], instance["user_data"]))
+        # The key pair itself, as Nova's instance_extra.keypairs keeps it.
+        [keypair] = instance["keypairs"]["nova_object.data"]["objects"]
+        self.assertEqual(("kp", PUBLIC_KEY), (keypair["nova_object.data"]["name"],
+                                              keypair["nova_object.data"]["public_key"]))
 
     async def test_disk_config_from_image_and_request(self):
         image = await self.api.add_image(auto_disk_config="disabled")
