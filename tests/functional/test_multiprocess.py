@@ -13,7 +13,7 @@ With openstacksdk: two servers of an anti-affinity group boot to ACTIVE on the t
 computes, go through the lifecycle actions, show their instance actions and are
 deleted, and then no allocation or port is left. An oslo.messaging listener on the
 same broker receives ``instance.create.end`` and ``instance.delete.end`` with the
-fields of Nova's samples.
+fields of Nova's samples, and their legacy ``compute.instance.*`` twins.
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def rabbitmqctl(*args: str) -> subprocess.CompletedProcess:
 
 class Listener:
     """An oslo.messaging notification listener (in its own threads, as oslo blocks) on
-    ``versioned_notifications`` of the ``nova`` exchange."""
+    ``versioned_notifications`` and the legacy ``notifications`` of the ``nova``
+    exchange."""
 
     def __init__(self, url: str):
         from oslo_config import cfg
@@ -73,7 +74,8 @@ class Listener:
         self.transport = oslo_messaging.get_notification_transport(conf, url=url)
         self.listener = oslo_messaging.get_notification_listener(
             self.transport,
-            [oslo_messaging.Target(topic="versioned_notifications", exchange="nova")],
+            [oslo_messaging.Target(topic=topic, exchange="nova")
+             for topic in ("versioned_notifications", "notifications")],
             [Endpoint()], executor="threading")
         self.listener.start()
 
@@ -85,8 +87,11 @@ class Listener:
     def find(self, event_type: str, instance_uuid: str) -> dict | None:
         with self._lock:
             for message in self.received:
-                if message["event_type"] == event_type and \
-                        message["payload"]["nova_object.data"]["uuid"] == instance_uuid:
+                payload = message["payload"]
+                # Versioned: the uuid in the object's data; legacy: instance_id.
+                found = payload.get("nova_object.data", {}).get("uuid") \
+                    or payload.get("instance_id")
+                if message["event_type"] == event_type and found == instance_uuid:
                     return message
         return None
 
@@ -174,7 +179,7 @@ class MultiProcessTest(unittest.SynchronousTestCase):
                  f"username = {service.user}\npassword = {service.password}\n"
                  f"project_name = {service.project}\nuser_domain_name = Default\n"
                  "project_domain_name = Default\n")
-        text += ("\n[notifications]\nnotification_format = versioned\n"
+        text += ("\n[notifications]\nnotification_format = both\n"
                  "\n[oslo_messaging_notifications]\ndriver = messagingv2\n")
         path = os.path.join(self.directory, "nova.conf")
         with open(path, "w") as f:
@@ -318,6 +323,10 @@ class MultiProcessTest(unittest.SynchronousTestCase):
             self.assertEqual(("active", server.compute_host, f"nova-compute:{server.compute_host}"),
                              (data["state"], data["host"], sent["publisher_id"]))
             self.assertTrue(data["ip_addresses"])
+            legacy = self.wait("compute.instance.create.end", lambda s=server: listener.find(
+                "compute.instance.create.end", s.id), timeout=30)
+            self.assertEqual((f"compute.{server.compute_host}", "active"),
+                             (legacy["publisher_id"], legacy["payload"]["state"]))
 
         for server in active:
             conn.compute.delete_server(server)
@@ -331,6 +340,9 @@ class MultiProcessTest(unittest.SynchronousTestCase):
             data = sent["payload"]["nova_object.data"]
             self.assertEqual(("deleted", []), (data["state"], data["ip_addresses"]))
             self.assertIsNotNone(data["deleted_at"])
+            legacy = self.wait("compute.instance.delete.end", lambda s=server: listener.find(
+                "compute.instance.delete.end", s.id), timeout=30)
+            self.assertEqual("deleted", legacy["payload"]["state"])
             # Nothing left behind: no allocation in Placement, no port on the network.
             allocations = conn.placement.get(f"/allocations/{server.id}").json()
             self.assertEqual({}, allocations["allocations"])
