@@ -103,12 +103,19 @@ def _is_file_database(url: URL) -> bool:
         and "mode=memory" not in database
 
 
+#: Seconds a SQLite transaction waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = 30.0
+
+
 def _sqlite_engine_args(url: URL) -> dict:
     # Connections are used by the DB thread pool, never by the thread that made them.
     args: dict = {"connect_args": {"check_same_thread": False}}
     if not _is_file_database(url):
         # One connection for every thread, or each would see its own empty database.
         args["poolclass"] = pool.StaticPool
+    else:
+        # How long a transaction waits for another process's (BEGIN IMMEDIATE below).
+        args["connect_args"]["timeout"] = SQLITE_BUSY_TIMEOUT
     return args
 
 
@@ -130,10 +137,18 @@ def _setup_sqlite(engine: sa.Engine, *, file_database: bool, synchronous: bool) 
         finally:
             cursor.close()
 
+    # A file shared by several services (the all-in-one's threads, nova-manage):
+    # every transaction takes the write lock when it begins. A transaction begun
+    # DEFERRED that reads and then writes after another connection committed cannot
+    # be given the lock at all ("database is locked", SQLITE_BUSY_SNAPSHOT), however
+    # long it waits; an IMMEDIATE one waits its turn. The transactions of one file then
+    # run one at a time (SQLite has one writer in any case).
+    begin = "BEGIN IMMEDIATE" if file_database else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(begin)
 
 
 def _setup_mysql(engine: sa.Engine, sql_mode: str | None) -> None:

@@ -134,9 +134,12 @@ class Deployment:
                                 ).scalar_one()
 
     def add_host_mapping(self, host: str, cell_uuid: str) -> None:
+        # The cell's id first: a second transaction on the file inside this one would
+        # wait for this one's lock.
+        cell_id = self.cell_id(cell_uuid)
         with self.engine(self.api_url).begin() as conn:
             conn.execute(api_models.HostMapping.__table__.insert().values(
-                host=host, cell_id=self.cell_id(cell_uuid)))
+                host=host, cell_id=cell_id))
 
     def add_instance_mapping(self, instance_uuid: str, cell_uuid: str | None,
                              project_id: str = "p1") -> None:
