@@ -4,11 +4,10 @@ service, the crash dump, and a soft delete (``[DEFAULT] reclaim_instance_interva
 undone by restore and then forced; the instance actions record each one."""
 import json
 import os
-import time
 
 from twisted.trial import unittest
 
-from tests.functional import test_allinone
+from tests.functional import test_allinone, test_boot_allinone
 from tests.helpers import BIN, unavailable
 
 
@@ -24,13 +23,7 @@ class LifecycleActionsAllInOneTest(unittest.SynchronousTestCase):
             f.write(text.replace("[DEFAULT]\n",
                                  "[DEFAULT]\nreclaim_instance_interval = 3600\n", 1))
 
-    def wait_for(self, server_id: str, statuses: set[str], timeout: float = 60.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            shown = json.loads(self.openstack("server", "show", "-f", "json", server_id))
-            if shown["status"] in statuses or time.monotonic() > deadline:
-                return shown
-            time.sleep(0.5)
+    wait_for = test_boot_allinone.BootAllInOneTest.wait_for
 
     def test_every_action_through_the_compute_and_back(self):
         if not os.path.exists(os.path.join(BIN, "openstack")):
